@@ -1,0 +1,234 @@
+"""How fast recognize.py reads digits, against plain Keras: start-up time, peak memory and throughput.
+
+Every measurement runs in a fresh Python process, so that imports and model loading count as a user
+feels them, and ``os.wait4`` gives that child's own peak resident memory and its wall time. Linux
+keeps a process's peak RSS across ``exec``, so a child forked straight from this script (which holds
+MNIST and maybe Keras) would report this script's size; each child is therefore started and timed by
+a small helper process (``MEASURE_SCRIPT``), whose own few megabytes are all a child can inherit.
+The four runs are
+
+- ``single``: ``python recognize.py digit.png --model M``;
+- ``keras_single``: a script that imports Keras, loads M and predicts one image read with Pillow;
+- ``folder``: ``python recognize.py FOLDER --model M`` over N MNIST test digits saved as PNGs;
+- ``keras_folder``: the same N images through one Keras ``predict`` in one process.
+
+Throughput after start-up is N / (folder seconds - single seconds), and the same for Keras. The
+script prints one JSON line per measurement, one with the ratios against Keras, and one saying
+whether the targets hold (one image within 0.5 s and 150 MB, a folder at 1000 images/s or more).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import PIL.Image
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from number_recognition import cli  # noqa: E402  (needs the project root on sys.path first)
+from number_recognition import data  # noqa: E402
+from number_recognition import defaults  # noqa: E402
+from number_recognition import models  # noqa: E402
+
+PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
+RECOGNIZE_SCRIPT = PROJECT_ROOT / "recognize.py"
+SINGLE_SECONDS_TARGET = 0.5
+SINGLE_MEGABYTES_TARGET = 150
+FOLDER_IMAGES_PER_SECOND_TARGET = 1000
+
+# The baseline a user would write without this project: plain Keras, Pillow's resize, one predict.
+# It is run with ``python -c`` and takes the model and then the image paths as arguments.
+KERAS_SCRIPT = f"""
+import sys
+import numpy
+import PIL.Image
+import keras
+
+model = keras.models.load_model(sys.argv[1])
+size = ({defaults.IMAGE_SIZE}, {defaults.IMAGE_SIZE})
+images = numpy.stack([numpy.asarray(PIL.Image.open(path).convert("L").resize(size), dtype="float32") / 255 for path in sys.argv[2:]])
+print(model.predict(images, verbose=0).argmax(axis=1))
+"""
+
+
+# Run as ``python -c MEASURE_SCRIPT STDOUT_FILE STDERR_FILE COMMAND...``: starts COMMAND with its
+# output in the two files, and prints its wall seconds, peak RSS and exit code as JSON. The output
+# goes to files rather than pipes: a child printing a line per image would otherwise fill the pipe
+# and block while its parent waits for it.
+MEASURE_SCRIPT = """
+import json, os, subprocess, sys, time
+
+with open(sys.argv[1], "wb") as stdout, open(sys.argv[2], "wb") as stderr:
+    start = time.perf_counter()
+    process = subprocess.Popen(sys.argv[3:], stdout=stdout, stderr=stderr)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+# Linux reports ru_maxrss in kilobytes.
+print(json.dumps({"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "exit_code": os.waitstatus_to_exitcode(status)}))
+"""
+
+
+def parse_arguments(argv):
+    # The first paragraph of the docstring; argparse would run the list of runs together.
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    cli.add_data_argument(parser)
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        default=None,
+        help="the .keras model to time; by default an untrained model of the default architecture "
+        f"({defaults.DEFAULT_ARCHITECTURE}) is built and saved in --out, which is as fast as a trained one",
+    )
+    parser.add_argument("--images", type=int, default=1000, metavar="N", help="number of MNIST test digits in the timed folder")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        metavar="T",
+        help="set OPENBLAS_NUM_THREADS=T in every child (1 helps a lot on a busy machine); by default the environment is left alone",
+    )
+    parser.add_argument("--repeats", type=int, default=1, metavar="R", help="run each measurement R times and keep the fastest run")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=os.path.join(defaults.OUTPUT_DIR, "recognition_speed"),
+        help="folder for the work files: the default model, the PNG digits and each run's output",
+    )
+    arguments = parser.parse_args(argv)
+    if min(arguments.images, arguments.repeats, arguments.blas_threads or 1) < 1:
+        parser.error("--images, --repeats and --blas-threads must be at least 1")
+    return arguments
+
+
+def write_digits(x_test, count, folder):
+    """Save the first ``count`` test digits as PNGs in ``folder``; return the folder's PNG paths."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for index, image in enumerate(x_test[:count]):
+        path = os.path.join(folder, f"digit_{index:05d}.png")
+        PIL.Image.fromarray(image).save(path)
+        paths.append(path)
+    return paths
+
+
+def default_model(folder):
+    """Build and save an untrained model of the default architecture; timing does not need training."""
+    path = os.path.join(folder, f"untrained_{defaults.DEFAULT_ARCHITECTURE}.keras")
+    models.build_model(defaults.DEFAULT_ARCHITECTURE).save(path)
+    return path
+
+
+def run_child(name, command, folder, environment):
+    """Run ``command`` in a fresh process through the helper; return its wall seconds, peak MB and exit code."""
+    output, errors = os.path.join(folder, f"{name}.out"), os.path.join(folder, f"{name}.err")
+    report = subprocess.run(
+        [sys.executable, "-c", MEASURE_SCRIPT, output, errors] + command,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    measured = json.loads(report.stdout)
+    return measured["seconds"], measured["peak_mb"], measured["exit_code"]
+
+
+def measure(name, command, folder, repeats, environment):
+    """The fastest of ``repeats`` runs of ``command`` as a result dict, or one with the child's error."""
+    runs = []
+    for _ in range(repeats):
+        seconds, megabytes, exit_code = run_child(name, command, folder, environment)
+        if exit_code != 0:
+            error_lines = pathlib.Path(folder, f"{name}.err").read_text(errors="replace").strip().splitlines()
+            return {"name": name, "error": f"exit code {exit_code}: {error_lines[-1] if error_lines else 'no message'}"}
+        runs.append((seconds, megabytes))
+    seconds = min(run[0] for run in runs)
+    return {"name": name, "seconds": round(seconds, 3), "peak_mb": round(max(run[1] for run in runs), 1)}
+
+
+def add_throughput(folder_result, single_result, count):
+    """Set ``images_per_s`` of a folder run: its images over the time it took beyond start-up."""
+    if "seconds" not in folder_result or "seconds" not in single_result:
+        return
+    extra_seconds = folder_result["seconds"] - single_result["seconds"]
+    # On a busy machine the folder can finish faster than the single run; no rate is meaningful then.
+    folder_result["images_per_s"] = round(count / extra_seconds, 1) if extra_seconds > 0 else None
+
+
+def ratio(numerator, denominator):
+    """``numerator / denominator`` rounded, or None when either is missing."""
+    return round(numerator / denominator, 3) if numerator is not None and denominator else None
+
+
+def summary_lines(results, count, blas_threads):
+    """The ratios against Keras and the verdict on the targets, as two dicts."""
+    single, keras_single, folder, keras_folder = (results[name] for name in ("single", "keras_single", "folder", "keras_folder"))
+    ratios = {
+        "name": "ratios_vs_keras",
+        "single_seconds": ratio(single.get("seconds"), keras_single.get("seconds")),
+        "single_peak_mb": ratio(single.get("peak_mb"), keras_single.get("peak_mb")),
+        "folder_seconds": ratio(folder.get("seconds"), keras_folder.get("seconds")),
+        "folder_images_per_s": ratio(folder.get("images_per_s"), keras_folder.get("images_per_s")),
+    }
+    targets = {
+        "name": "targets",
+        f"single_within_{SINGLE_SECONDS_TARGET}_s": single["seconds"] <= SINGLE_SECONDS_TARGET if "seconds" in single else None,
+        f"single_within_{SINGLE_MEGABYTES_TARGET}_mb": single["peak_mb"] <= SINGLE_MEGABYTES_TARGET if "peak_mb" in single else None,
+        f"folder_at_least_{FOLDER_IMAGES_PER_SECOND_TARGET}_images_per_s": (
+            folder["images_per_s"] >= FOLDER_IMAGES_PER_SECOND_TARGET if folder.get("images_per_s") is not None else None
+        ),
+        "images": count,
+        "blas_threads": blas_threads,
+    }
+    return ratios, targets
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    # The children run in the project root, so every path handed to them must be absolute.
+    out = os.path.abspath(arguments.out)
+    os.makedirs(out, exist_ok=True)
+    if not RECOGNIZE_SCRIPT.is_file():
+        cli.fail(f"{RECOGNIZE_SCRIPT} does not exist yet: nothing to time")
+    try:
+        _, (x_test, _) = data.load_mnist(arguments.data)
+    except data.DataError as error:
+        cli.fail(str(error))
+    if arguments.images > len(x_test):
+        cli.fail(f"--images {arguments.images} is more than the {len(x_test)} MNIST test digits")
+    model = os.path.abspath(arguments.model) if arguments.model else default_model(out)
+    try:
+        models.check_model_file(model)
+    except models.ModelFileError as error:
+        cli.fail(str(error))
+    # One folder per count, so that a folder left by a larger earlier run is never timed as this one.
+    digits = write_digits(x_test, arguments.images, os.path.join(out, f"digits_{arguments.images}"))
+    single_digit = digits[0]
+
+    commands = {
+        "single": [sys.executable, str(RECOGNIZE_SCRIPT), single_digit, "--model", model],
+        "keras_single": [sys.executable, "-c", KERAS_SCRIPT, model, single_digit],
+        "folder": [sys.executable, str(RECOGNIZE_SCRIPT), os.path.dirname(single_digit), "--model", model],
+        "keras_folder": [sys.executable, "-c", KERAS_SCRIPT, model] + digits,
+    }
+    environment = dict(os.environ)
+    if arguments.blas_threads:
+        environment["OPENBLAS_NUM_THREADS"] = str(arguments.blas_threads)
+    results = {}
+    for name, command in commands.items():
+        results[name] = measure(name, command, out, arguments.repeats, environment)
+    add_throughput(results["folder"], results["single"], arguments.images)
+    add_throughput(results["keras_folder"], results["keras_single"], arguments.images)
+    for result in results.values():
+        print(json.dumps(result))
+    for line in summary_lines(results, arguments.images, arguments.blas_threads):
+        print(json.dumps(line))
+    if any("error" in result for result in results.values()):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

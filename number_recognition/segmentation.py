@@ -1,0 +1,163 @@
+"""Finding the digits in an ink mask: connected components, merged per digit, ordered left to right.
+
+Connected components are found on runs of ink along rows (a run-length union-find, vectorised with
+NumPy), which is fast for the few thousand runs a page of handwriting has and needs no SciPy.
+"""
+
+import numpy as np
+
+# Pieces smaller than this fraction of the largest piece are dust, not strokes.
+DUST_AREA_FRACTION = 0.02
+# Two pieces whose horizontal extents overlap by this fraction of the narrower one are one digit.
+MERGE_OVERLAP_FRACTION = 0.5
+# A piece shorter than this fraction of the tallest digit is a fragment if it touches a neighbour.
+FRAGMENT_HEIGHT_FRACTION = 0.6
+# A group both shorter and lighter than these fractions of the largest group is a speck, not a digit.
+SPECK_HEIGHT_FRACTION = 0.3
+SPECK_AREA_FRACTION = 0.15
+
+
+def _row_runs(mask):
+    """The runs of True in each row: arrays of (row, start column, end column exclusive)."""
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(steps == 1)
+    _, ends = np.nonzero(steps == -1)
+    return rows, starts, ends
+
+
+def _union_labels(count, first, second):
+    """Label the nodes of an undirected graph by connected component (smallest node id of each)."""
+    parent = np.arange(count)
+    while True:
+        low = np.minimum(parent[first], parent[second])
+        np.minimum.at(parent, parent[first], low)
+        np.minimum.at(parent, parent[second], low)
+        while True:
+            grandparent = parent[parent]
+            if np.array_equal(grandparent, parent):
+                break
+            parent = grandparent
+        if np.array_equal(parent[first], parent[second]):
+            return parent
+
+
+def label_components(mask):
+    """Label the 8-connected components of a boolean mask.
+
+    Returns ``(labels, count)``: an int32 image with 0 for background and 1..count for the
+    components, numbered in order of their first pixel in row-major order.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise ValueError(f"expected a 2-D mask, got shape {mask.shape}")
+    height, width = mask.shape
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    rows, starts, ends = _row_runs(mask)
+    if len(rows) == 0:
+        return labels, 0
+    # Keys place every run on one line so that the runs of the next row touching a run form a
+    # contiguous slice found by binary search: 8-connectivity means start <= other end, end >= other start.
+    stride = width + 2
+    start_keys, end_keys = rows * stride + starts, rows * stride + ends
+    next_row = (rows + 1) * stride
+    low = np.searchsorted(end_keys, next_row + starts, side="left")
+    high = np.searchsorted(start_keys, next_row + ends, side="right")
+    counts = np.maximum(high - low, 0)
+    first = np.repeat(np.arange(len(rows)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    second = np.repeat(low, counts) + offsets
+    roots = _union_labels(len(rows), first, second)
+    _, run_labels = np.unique(roots, return_inverse=True)
+    lengths = ends - starts
+    pixel_runs = np.repeat(np.arange(len(rows)), lengths)
+    pixel_offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    labels[rows[pixel_runs], starts[pixel_runs] + pixel_offsets] = run_labels[pixel_runs] + 1
+    return labels, int(run_labels.max()) + 1
+
+
+def component_boxes(labels, count):
+    """Per component: (left, top, right, bottom) with right and bottom exclusive, and the pixel area."""
+    rows, columns = np.nonzero(labels)
+    ids = labels[rows, columns] - 1
+    boxes = np.zeros((count, 4), dtype=np.int64)
+    boxes[:, 0] = boxes[:, 1] = np.iinfo(np.int64).max
+    np.minimum.at(boxes[:, 0], ids, columns)
+    np.minimum.at(boxes[:, 1], ids, rows)
+    np.maximum.at(boxes[:, 2], ids, columns + 1)
+    np.maximum.at(boxes[:, 3], ids, rows + 1)
+    return boxes, np.bincount(ids, minlength=count)
+
+
+def group_digits(mask, single=False):
+    """Split an ink mask into digits, left to right.
+
+    Returns a list of ``(box, members)`` where ``box`` is (left, top, right, bottom), right and bottom
+    exclusive, and ``members`` a boolean mask of the digit's pixels in the full image. Dust is dropped
+    first; pieces overlapping horizontally are merged (the bar of a 5, a broken stroke); specks much
+    smaller than the largest digit are dropped. With ``single`` every remaining piece is one digit.
+    """
+    labels, count = label_components(mask)
+    if count == 0:
+        return []
+    boxes, areas = component_boxes(labels, count)
+    kept = np.flatnonzero(areas >= DUST_AREA_FRACTION * areas.max())
+    groups = [[index] for index in kept[np.argsort(boxes[kept, 0], kind="stable")]]
+    if single:
+        groups = [sum(groups, [])]
+    else:
+        groups = _merge_overlapping(groups, boxes)
+    group_boxes = [_union_box(boxes[group]) for group in groups]
+    group_areas = [int(areas[group].sum()) for group in groups]
+    tallest = max(box[3] - box[1] for box in group_boxes)
+    largest = max(group_areas)
+    digits = []
+    for group, box, area in zip(groups, group_boxes, group_areas):
+        if box[3] - box[1] < SPECK_HEIGHT_FRACTION * tallest and area < SPECK_AREA_FRACTION * largest:
+            continue
+        digits.append((box, np.isin(labels, np.asarray(group) + 1)))
+    return digits
+
+
+def _union_box(boxes):
+    return (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+
+
+def _horizontal_overlap(first, second):
+    """Columns two boxes share, counting boxes that touch diagonally as sharing one."""
+    return min(first[2], second[2]) - max(first[0], second[0]) + 1
+
+
+def _merge_overlapping(groups, boxes):
+    """Merge groups (sorted by left edge) that are pieces of one digit.
+
+    Digits on a line stand side by side, so pieces stacked above one another belong together:
+    neighbours whose horizontal extents overlap by half the narrower one are merged, and so is a
+    short fragment (a stroke broken off by thresholding) that overlaps its neighbour at all.
+    """
+    merged = [groups[0]]
+    for group in groups[1:]:
+        current, piece = _union_box(boxes[merged[-1]]), _union_box(boxes[group])
+        overlap = _horizontal_overlap(current, piece)
+        narrower = min(current[2] - current[0], piece[2] - piece[0])
+        if overlap >= MERGE_OVERLAP_FRACTION * narrower:
+            merged[-1] = merged[-1] + group
+        else:
+            merged.append(group)
+    tallest = max(_union_box(boxes[group])[3] - _union_box(boxes[group])[1] for group in merged)
+    index = 0
+    while index < len(merged) and len(merged) > 1:
+        box = _union_box(boxes[merged[index]])
+        if box[3] - box[1] < FRAGMENT_HEIGHT_FRACTION * tallest:
+            neighbours = [other for other in (index - 1, index + 1) if 0 <= other < len(merged)]
+            overlaps = {other: _horizontal_overlap(box, _union_box(boxes[merged[other]])) for other in neighbours}
+            best = max(overlaps, key=overlaps.get)
+            if overlaps[best] > 0:
+                low, high = sorted((index, best))
+                merged[low:high + 1] = [merged[low] + merged[high]]
+                index = low
+                continue
+        index += 1
+    return merged

@@ -1,0 +1,99 @@
+"""Connected components against a flood-fill reference, and the grouping of pieces into digits."""
+
+import collections
+
+import numpy as np
+import pytest
+
+from number_recognition import segmentation
+
+
+def flood_fill_labels(mask):
+    """A plain breadth-first 8-connected labelling, the reference for the vectorised one."""
+    labels = np.zeros(mask.shape, dtype=int)
+    count = 0
+    for start in zip(*np.nonzero(mask)):
+        if labels[start]:
+            continue
+        count += 1
+        labels[start] = count
+        queue = collections.deque([start])
+        while queue:
+            row, column = queue.popleft()
+            for row_step in (-1, 0, 1):
+                for column_step in (-1, 0, 1):
+                    neighbour = (row + row_step, column + column_step)
+                    if (0 <= neighbour[0] < mask.shape[0] and 0 <= neighbour[1] < mask.shape[1]
+                            and mask[neighbour] and not labels[neighbour]):
+                        labels[neighbour] = count
+                        queue.append(neighbour)
+    return labels, count
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_labels_match_a_flood_fill(seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((rng.integers(1, 40), rng.integers(1, 40))) < rng.uniform(0.1, 0.7)
+    labels, count = segmentation.label_components(mask)
+    reference, reference_count = flood_fill_labels(mask)
+    assert count == reference_count
+    assert np.array_equal(labels > 0, mask)
+    # The same partition: each label of one maps to exactly one label of the other.
+    assert len(set(zip(labels[mask].tolist(), reference[mask].tolist()))) == count
+
+
+def test_boxes_and_areas():
+    mask = np.zeros((10, 12), bool)
+    mask[1:4, 2:5] = True
+    mask[6:9, 8] = True
+    labels, count = segmentation.label_components(mask)
+    boxes, areas = segmentation.component_boxes(labels, count)
+    assert boxes.tolist() == [[2, 1, 5, 4], [8, 6, 9, 9]] and areas.tolist() == [9, 3]
+
+
+def bar(mask, top, bottom, left, right):
+    mask[top:bottom, left:right] = True
+
+
+def test_digits_come_left_to_right_and_specks_and_dust_are_dropped():
+    mask = np.zeros((60, 200), bool)
+    bar(mask, 10, 50, 120, 126)   # a '1' on the right
+    bar(mask, 10, 50, 20, 26)     # a '1' on the left
+    bar(mask, 10, 50, 60, 90)     # a wide stroke in the middle
+    bar(mask, 55, 57, 150, 152)   # a speck
+    mask[2, 198] = True           # dust
+    digits = segmentation.group_digits(mask)
+    assert [box for box, _ in digits] == [(20, 10, 26, 50), (60, 10, 90, 50), (120, 10, 126, 50)]
+    assert all(members.sum() == (box[2] - box[0]) * (box[3] - box[1]) for box, members in digits)
+
+
+def test_pieces_stacked_above_one_another_are_one_digit():
+    mask = np.zeros((60, 100), bool)
+    bar(mask, 5, 9, 20, 45)       # the bar of a '5'
+    bar(mask, 12, 50, 18, 44)     # its body, not touching the bar
+    bar(mask, 10, 50, 70, 74)     # a '1' beside it
+    digits = segmentation.group_digits(mask)
+    assert [box for box, _ in digits] == [(18, 5, 45, 50), (70, 10, 74, 50)]
+
+
+def test_a_broken_thin_stroke_is_one_digit():
+    mask = np.zeros((28, 28), bool)
+    bar(mask, 4, 14, 14, 15)
+    bar(mask, 14, 24, 15, 16)     # touches the upper piece only diagonally...
+    mask[14, 14] = False
+    bar(mask, 4, 12, 14, 15)      # ...after a gap that thresholding left
+    digits = segmentation.group_digits(mask)
+    assert len(digits) == 1
+
+
+def test_single_keeps_every_piece_as_one_digit():
+    mask = np.zeros((40, 100), bool)
+    bar(mask, 5, 35, 10, 15)
+    bar(mask, 5, 35, 60, 65)
+    assert len(segmentation.group_digits(mask)) == 2
+    (box, members), = segmentation.group_digits(mask, single=True)
+    assert box == (10, 5, 65, 35) and members.sum() == 300
+
+
+def test_empty_mask_has_no_digits():
+    assert segmentation.group_digits(np.zeros((30, 30), bool)) == []
