@@ -25,7 +25,8 @@ def parse_arguments(argv):
     parser.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="samples per gradient step")
     parser.add_argument("--hidden", type=int, nargs="+", default=list(defaults.HIDDEN_UNITS), metavar="UNITS",
                         help="widths of the MLP's hidden layers")
-    parser.add_argument("--dropout", type=float, default=defaults.DROPOUT, help="dropout rate after hidden layers")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help=f"dropout rate (default: {defaults.DROPOUT} for mlp, {defaults.CNN_DROPOUT} for cnn)")
     parser.add_argument("--lr", type=float, default=defaults.LEARNING_RATE,
                         help="initial learning rate of Adam, decayed to 0 along a cosine")
     parser.add_argument("--label-smoothing", type=float, default=defaults.LABEL_SMOOTHING,
@@ -44,7 +45,7 @@ def parse_arguments(argv):
         parser.error("--epochs, --batch-size and --hidden must be positive")
     if not 0.0 <= arguments.validation_split < 1.0:
         parser.error("--validation-split must be in [0, 1)")
-    if not 0.0 <= arguments.dropout < 1.0:
+    if arguments.dropout is not None and not 0.0 <= arguments.dropout < 1.0:
         parser.error("--dropout must be in [0, 1)")
     return arguments
 

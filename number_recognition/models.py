@@ -30,7 +30,7 @@ def build_mlp(hidden_units=defaults.HIDDEN_UNITS, dropout=defaults.DROPOUT):
     return keras.Sequential(layers, name="mlp")
 
 
-def build_cnn(dropout=defaults.DROPOUT):
+def build_cnn(dropout=defaults.CNN_DROPOUT):
     """Two blocks of 3x3 convolutions (32 then 64 filters) with batch norm, then a dense head."""
     keras = keras_import.import_keras()
     size = defaults.IMAGE_SIZE
@@ -54,12 +54,12 @@ def build_cnn(dropout=defaults.DROPOUT):
     return keras.Sequential(layers, name="cnn")
 
 
-def build_model(architecture, hidden_units=defaults.HIDDEN_UNITS, dropout=defaults.DROPOUT):
-    """Build the named architecture ('mlp' or 'cnn')."""
+def build_model(architecture, hidden_units=defaults.HIDDEN_UNITS, dropout=None):
+    """Build the named architecture ('mlp' or 'cnn'); ``dropout`` None means the architecture's default."""
     if architecture == "mlp":
-        return build_mlp(hidden_units, dropout)
+        return build_mlp(hidden_units, defaults.DROPOUT if dropout is None else dropout)
     if architecture == "cnn":
-        return build_cnn(dropout)
+        return build_cnn(defaults.CNN_DROPOUT if dropout is None else dropout)
     raise ValueError(f"unknown architecture {architecture!r}: choose one of {', '.join(defaults.ARCHITECTURES)}")
 
 

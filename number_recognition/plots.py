@@ -45,17 +45,22 @@ def label_distribution(train_labels, test_labels, path):
     return _save(figure, path)
 
 
-def sample_grid(images, labels, path, columns=10):
-    """A grid of digit images, each titled with its label."""
+def _digit_grid(images, titles, heading, path, columns, cell_height):
+    """Digits in a grid, each with its own title: the shared layout of the sample and error galleries."""
     rows, columns = _grid_shape(len(images), columns)
-    figure, axes = pyplot.subplots(rows, columns, figsize=(1.2 * columns, 1.35 * rows + 0.5), squeeze=False)
+    figure, axes = pyplot.subplots(rows, columns, figsize=(1.9 * columns, cell_height * rows + 0.5), squeeze=False)
     for index, axis in enumerate(axes.ravel()):
         axis.axis("off")
         if index < len(images):
             axis.imshow(images[index], cmap="gray_r")
-            axis.set_title(f"label {labels[index]}", fontsize=9)
-    figure.suptitle("Sample training digits")
+            axis.set_title(titles[index], fontsize=9)
+    figure.suptitle(heading)
     return _save(figure, path)
+
+
+def sample_grid(images, labels, path, columns=10):
+    """A grid of digit images, each titled with its label."""
+    return _digit_grid(images, [f"label {label}" for label in labels], "Sample training digits", path, columns, 1.5)
 
 
 def class_means(images, labels, path):
@@ -115,15 +120,9 @@ def misclassified_gallery(images, labels, predictions, confidences, path, column
         axes.axis("off")
         axes.text(0.5, 0.5, "no misclassified test digits", ha="center", va="center")
         return _save(figure, path)
-    rows, columns = _grid_shape(len(images), columns)
-    figure, axes = pyplot.subplots(rows, columns, figsize=(1.9 * columns, 2.2 * rows + 0.5), squeeze=False)
-    for index, axis in enumerate(axes.ravel()):
-        axis.axis("off")
-        if index < len(images):
-            axis.imshow(images[index], cmap="gray_r")
-            axis.set_title(f"true {labels[index]}, read {predictions[index]}\n{confidences[index]:.1%} sure", fontsize=9)
-    figure.suptitle("Most confidently misclassified test digits")
-    return _save(figure, path)
+    titles = [f"true {label}, read {prediction}\n{confidence:.1%} sure"
+              for label, prediction, confidence in zip(labels, predictions, confidences)]
+    return _digit_grid(images, titles, "Most confidently misclassified test digits", path, columns, 2.2)
 
 
 def recognition_inputs(inputs, probabilities, title, path):

@@ -174,17 +174,17 @@ def ink_is_dark(grey, ground):
     return ground - float(grey.min()) > float(grey.max()) - ground
 
 
-def local_ground(grey, dark_ink, blocks=8):
+def local_ground(grey, dark_ink, ground, blocks=8):
     """A smooth estimate of the ground under each pixel, for photos with uneven lighting.
 
     Each of ``blocks`` x ``blocks`` tiles gives a high (dark ink) or low (light ink) percentile of
     its pixels, the ground showing between strokes; a 3x3 maximum (or minimum) over neighbouring
     tiles covers tiles filled by a thick stroke; bilinear interpolation smooths it back to full size.
-    Images too small to have an uneven ground get one level everywhere.
+    Images too small to have an uneven ground get the one level ``ground`` everywhere.
     """
     height, width = grey.shape
     if min(height, width) < 64:
-        return np.full_like(grey, ground_level(grey))
+        return np.full_like(grey, ground)
     row_edges = np.linspace(0, height, blocks + 1).astype(int)
     column_edges = np.linspace(0, width, blocks + 1).astype(int)
     percentile = 90 if dark_ink else 10
@@ -201,7 +201,9 @@ def local_ground(grey, dark_ink, blocks=8):
 
 def otsu_threshold(values, bins=256):
     """Otsu's threshold of values in [0, 1]: the level that best separates two classes."""
-    histogram, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    # np.bincount of the bin indices is the histogram of np.histogram(values, bins, (0, 1)), faster.
+    histogram = np.bincount(np.minimum((np.asarray(values) * bins).astype(np.int64), bins - 1), minlength=bins)
+    edges = np.linspace(0.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     weight_low = np.cumsum(histogram)
     weight_high = weight_low[-1] - weight_low
@@ -219,8 +221,9 @@ def extract_ink(grey):
     ``mask`` the pixels above Otsu's threshold. Both are empty (mask all False) when the image has
     too little contrast to hold a digit.
     """
-    dark_ink = ink_is_dark(grey, ground_level(grey))
-    ground = local_ground(grey, dark_ink)
+    level = ground_level(grey)
+    dark_ink = ink_is_dark(grey, level)
+    ground = local_ground(grey, dark_ink, level)
     ink = np.clip(ground - grey if dark_ink else grey - ground, 0.0, None)
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
@@ -330,5 +333,11 @@ def normalize_digit(ink, box=None, members=None):
 
 
 def _grow(mask):
-    """The mask grown by one pixel, so a digit's soft anti-aliased edge comes with it."""
-    return np.asarray(PIL.Image.fromarray(mask.astype(np.uint8) * 255).filter(PIL.ImageFilter.MaxFilter(3))) > 0
+    """The mask grown by one pixel in all eight directions, so a digit's soft anti-aliased edge comes with it."""
+    padded = np.pad(mask, 1)
+    height, width = mask.shape
+    grown = mask.copy()
+    for row_shift in range(3):
+        for column_shift in range(3):
+            grown |= padded[row_shift:row_shift + height, column_shift:column_shift + width]
+    return grown

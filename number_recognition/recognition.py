@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from number_recognition import defaults
 from number_recognition import preprocessing
 from number_recognition import segmentation
 
@@ -46,8 +47,7 @@ def prepare(source, single=False):
         inputs.append(preprocessing.normalize_digit(ink, box, members))
         boxes.append([min(original_width, round(left / scale)), min(original_height, round(top / scale)),
                       min(original_width, round(right / scale)), min(original_height, round(bottom / scale))])
-    size = preprocessing.defaults.IMAGE_SIZE
-    return np.array(inputs, dtype=np.float32).reshape(-1, size, size), boxes
+    return np.array(inputs, dtype=np.float32).reshape(-1, defaults.IMAGE_SIZE, defaults.IMAGE_SIZE), boxes
 
 
 def _result(name, inputs, boxes, probabilities):
@@ -74,8 +74,8 @@ def recognize_many(sources, predictor, single=False, batch_size=BATCH_SIZE):
 
     def flush():
         inputs = [entry[1] for entry in pending if entry[1] is not None]
-        stacked = np.concatenate(inputs) if inputs else np.zeros((0, 28, 28), np.float32)
-        probabilities = predictor.predict(stacked) if len(stacked) else np.zeros((0, 10), np.float32)
+        stacked = np.concatenate(inputs) if inputs else np.zeros((0, defaults.IMAGE_SIZE, defaults.IMAGE_SIZE), np.float32)
+        probabilities = predictor.predict(stacked) if len(stacked) else np.zeros((0, defaults.NUM_CLASSES), np.float32)
         start = 0
         for name, digit_inputs, boxes, error in pending:
             if error is not None:

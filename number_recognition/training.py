@@ -69,12 +69,12 @@ def _best_epoch_callback(keras):
 
 
 def train(x_train, y_train, architecture=defaults.DEFAULT_ARCHITECTURE, epochs=defaults.EPOCHS,
-          batch_size=defaults.BATCH_SIZE, hidden_units=defaults.HIDDEN_UNITS, dropout=defaults.DROPOUT,
+          batch_size=defaults.BATCH_SIZE, hidden_units=defaults.HIDDEN_UNITS, dropout=None,
           learning_rate=defaults.LEARNING_RATE, label_smoothing=defaults.LABEL_SMOOTHING,
           validation_split=defaults.VALIDATION_SPLIT, augment=False, seed=defaults.SEED, verbose=1):
     """Build and fit a model on uint8 images and integer labels.
 
-    Returns ``(model, history)`` where ``history`` maps each metric to its per-epoch values and also
+    ``dropout`` None takes the architecture's default. Returns ``(model, history)`` where ``history`` maps each metric to its per-epoch values and also
     holds ``best_epoch`` (1-based; the weights of that epoch are the ones returned, or the last
     epoch's when there is no validation split) and ``fit_seconds``.
     """

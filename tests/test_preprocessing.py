@@ -207,3 +207,17 @@ def test_any_array_gives_valid_inputs_or_a_clear_error(array):
         return
     assert inputs.dtype == np.float32 and inputs.shape[1:] == (28, 28) and len(inputs) == len(boxes)
     assert np.all(np.isfinite(inputs)) and np.all((inputs >= 0.0) & (inputs <= 1.0))
+
+
+def test_otsu_matches_a_plain_histogram_search():
+    values = np.random.default_rng(3).beta(0.5, 0.7, 4000)
+    histogram, edges = np.histogram(values, bins=256, range=(0.0, 1.0))
+    centres = (edges[:-1] + edges[1:]) / 2
+    best, best_split = -1.0, None
+    for split in range(1, 256):
+        low, high = histogram[:split], histogram[split:]
+        if low.sum() and high.sum():
+            between = low.sum() * high.sum() * (np.average(centres[:split], weights=low) - np.average(centres[split:], weights=high)) ** 2
+            if between > best:
+                best, best_split = between, split
+    assert preprocessing.otsu_threshold(values) == pytest.approx(edges[best_split])

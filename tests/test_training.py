@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import PIL.Image
@@ -152,3 +154,17 @@ def test_default_model_reaches_the_accuracy_bar_on_real_mnist(trained_model, mni
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test_samples"] == 10_000
     assert metrics["test_accuracy"] >= 0.985
+
+
+def test_scripts_print_no_tensorflow_start_up_noise(tiny_npz, tmp_path):
+    """A real process, since TensorFlow's C++ runtime writes to file descriptor 2 directly."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    command = [sys.executable, "train.py", "--data", tiny_npz, "--epochs", "1", "--hidden", "8",
+               "--model", str(tmp_path / "m.keras"), "--out", str(tmp_path)]
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr == ""
+    assert "saved the model to" in finished.stdout
+    for noise in ("oneDNN", "cuda", "absl", "cpu_feature_guard", "WARNING"):
+        assert noise not in finished.stdout
