@@ -6,12 +6,15 @@ matplotlib runs with the Agg backend, so the plots work on machines without a sc
 import os
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as pyplot  # noqa: E402  (the backend must be chosen before pyplot loads)
 import numpy as np  # noqa: E402
 
 DPI = 110
+# Accuracy ticks for the logit-scaled history plot: readable percentages, dense near 100%.
+ACCURACY_TICKS = (0.1, 0.2, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
 
 
 def _save(figure, path):
@@ -85,8 +88,18 @@ def training_history(history, metric, path):
     if best:
         axes.axvline(best, color="grey", linestyle="--", label=f"kept weights: epoch {best}")
     axes.set_xlabel("epoch")
-    axes.set_ylabel(metric)
     axes.set_xticks(epochs)
+    if metric == "accuracy":
+        # A logit scale spreads out 0.98 to 0.995, where good models differ, and still shows a poor first epoch.
+        axes.set_yscale("logit")
+        values = [value for key in (metric, f"val_{metric}") for value in history.get(key, [])]
+        ticks = [tick for tick in ACCURACY_TICKS if min(values) - 0.05 <= tick <= max(values) + 0.003]
+        axes.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+        axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:.1%}"))
+        axes.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        axes.set_ylabel("accuracy (logit scale)")
+    else:
+        axes.set_ylabel(metric)
     axes.set_title(f"Training history: {metric}")
     axes.grid(alpha=0.3)
     axes.legend()
