@@ -150,6 +150,29 @@ def to_working_size(grey):
     return grey, scale
 
 
+def focus_on_ink(grey):
+    """The part of an image that holds its ink, at the finest resolution the working size allows.
+
+    Returns ``(region, (left, top), scale)``: the region shrunk by ``scale`` and its origin in
+    ``grey``. A big image is first searched at working size; when its ink covers only part of it
+    (a small digit on a wide canvas), that part is cut from the full-resolution image, so thin
+    strokes that shrinking would break up stay whole.
+    """
+    working, scale = to_working_size(grey)
+    if scale == 1.0:
+        return working, (0, 0), 1.0
+    _, mask = extract_ink(denoise(working))
+    rows, columns = np.nonzero(mask)
+    if len(rows) == 0:
+        return working, (0, 0), scale
+    margin = max(rows.max() - rows.min(), columns.max() - columns.min()) // 4 + 2
+    top, left = max(0, int((rows.min() - margin) / scale)), max(0, int((columns.min() - margin) / scale))
+    bottom = min(grey.shape[0], int((rows.max() + 1 + margin) / scale) + 1)
+    right = min(grey.shape[1], int((columns.max() + 1 + margin) / scale) + 1)
+    region, region_scale = to_working_size(grey[top:bottom, left:right])
+    return region, (left, top), region_scale
+
+
 def denoise(grey):
     """A 3x3 median filter: removes salt-and-pepper specks and sensor noise but keeps strokes."""
     if min(grey.shape) < 32:

@@ -17,6 +17,10 @@ from number_recognition import segmentation
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 BATCH_SIZE = 256
+# Two pieces closer than this fraction of their height may be one digit drawn in two strokes; they
+# are joined when the model reads the joined piece this much more surely than the less sure piece.
+JOIN_GAP_FRACTION = 0.12
+JOIN_CONFIDENCE_MARGIN = 0.2
 
 
 def image_paths(path):
@@ -29,25 +33,56 @@ def image_paths(path):
     return [path]
 
 
-def prepare(source, single=False):
-    """Preprocess a path or array into ``(inputs, boxes)``: one 28x28 input and one box per digit found."""
+def prepare(source, single=False, predictor=None):
+    """Preprocess a path or array into ``(inputs, boxes)``: one 28x28 input and one box per digit found.
+
+    With a ``predictor``, neighbouring pieces that it reads much more surely as one digit are joined.
+    """
     if isinstance(source, (str, os.PathLike)):
         grey = preprocessing.image_to_grey(preprocessing.open_image(os.fspath(source)))
     else:
         grey = preprocessing.array_to_grey(source)
     original_height, original_width = grey.shape
-    grey, scale = preprocessing.to_working_size(grey)
-    ink, mask = preprocessing.extract_ink(preprocessing.denoise(grey))
-    minimum_height = max(preprocessing.MIN_DIGIT_PIXELS, preprocessing.MIN_DIGIT_FRACTION * max(grey.shape))
-    inputs, boxes = [], []
-    for box, members in segmentation.group_digits(mask, single=single):
-        left, top, right, bottom = box
-        if bottom - top < minimum_height or preprocessing.is_blob(members[top:bottom, left:right]):
-            continue
-        inputs.append(preprocessing.normalize_digit(ink, box, members))
-        boxes.append([min(original_width, round(left / scale)), min(original_height, round(top / scale)),
-                      min(original_width, round(right / scale)), min(original_height, round(bottom / scale))])
+    region, (region_left, region_top), scale = preprocessing.focus_on_ink(grey)
+    ink, mask = preprocessing.extract_ink(preprocessing.denoise(region))
+    # Sizes are judged against the whole image, not the region the ink was found in.
+    minimum_height = max(preprocessing.MIN_DIGIT_PIXELS,
+                         preprocessing.MIN_DIGIT_FRACTION * min(preprocessing.WORKING_SIZE, scale * max(grey.shape)))
+    digits = [(box, members) for box, members in segmentation.group_digits(mask, single=single)
+              if box[3] - box[1] >= minimum_height and not preprocessing.is_blob(members[box[1]:box[3], box[0]:box[2]])]
+    inputs = [preprocessing.normalize_digit(ink, box, members) for box, members in digits]
+    if predictor is not None and len(digits) > 1:
+        _join_split_digits(ink, digits, inputs, predictor)
+    boxes = [[min(original_width, region_left + round(left / scale)), min(original_height, region_top + round(top / scale)),
+              min(original_width, region_left + round(right / scale)), min(original_height, region_top + round(bottom / scale))]
+             for (left, top, right, bottom), _ in digits]
     return np.array(inputs, dtype=np.float32).reshape(-1, defaults.IMAGE_SIZE, defaults.IMAGE_SIZE), boxes
+
+
+def _join_split_digits(ink, digits, inputs, predictor):
+    """Join, in place, neighbouring pieces the model reads far more surely as one digit.
+
+    An open 4 or a 5 whose strokes do not touch arrives as two pieces side by side, which look just
+    like two digits written close together; only reading them tells the two cases apart.
+    """
+    confidences = list(predictor.predict(np.array(inputs)).max(axis=1))
+    index = 0
+    while index < len(digits) - 1:
+        (first, first_members), (second, second_members) = digits[index], digits[index + 1]
+        heights = (first[3] - first[1], second[3] - second[1])
+        gap = second[0] - first[2]
+        vertical_overlap = min(first[3], second[3]) - max(first[1], second[1])
+        if gap <= JOIN_GAP_FRACTION * max(heights) and vertical_overlap >= 0.5 * min(heights):
+            box = (first[0], min(first[1], second[1]), max(first[2], second[2]), max(first[3], second[3]))
+            members = first_members | second_members
+            joined = preprocessing.normalize_digit(ink, box, members)
+            confidence = float(predictor.predict(joined[None]).max())
+            if confidence >= min(confidences[index], confidences[index + 1]) + JOIN_CONFIDENCE_MARGIN:
+                digits[index:index + 2] = [(box, members)]
+                inputs[index:index + 2] = [joined]
+                confidences[index:index + 2] = [confidence]
+                continue
+        index += 1
 
 
 def _result(name, inputs, boxes, probabilities):
@@ -90,7 +125,7 @@ def recognize_many(sources, predictor, single=False, batch_size=BATCH_SIZE):
     for source in sources:
         name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
         try:
-            inputs, boxes = prepare(source, single=single)
+            inputs, boxes = prepare(source, single=single, predictor=predictor)
             pending.append((name, inputs, boxes, None))
             queued += len(inputs)
         except preprocessing.ImageError as error:
