@@ -199,3 +199,32 @@ def test_cli_exits_2_when_nothing_could_run(image_folder, small_model, tmp_path,
         assert stopped.value.code == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 3 and "no model at" in errors[1] and "notes.txt" in errors[2]
+
+
+class JoinJudge:
+    """A stand-in model: fairly sure of each piece (0.6) and, asked about one joined piece, sure or not."""
+
+    def __init__(self, joined_confidence):
+        self.joined_confidence = joined_confidence
+
+    def predict(self, images):
+        confidence = self.joined_confidence if len(images) == 1 else 0.6
+        probabilities = np.full((len(images), 10), (1 - confidence) / 9, np.float32)
+        probabilities[:, 4] = confidence
+        return probabilities
+
+
+@pytest.mark.parametrize("joined_confidence, expected_digits", [(0.95, 1), (0.7, 2)])
+def test_close_pieces_are_joined_only_when_read_better_as_one(joined_confidence, expected_digits):
+    image = np.full((100, 120), 255, np.uint8)
+    image[20:70, 30:36] = 0       # the left stroke and bar of an open 4...
+    image[64:70, 30:58] = 0
+    image[15:90, 62:68] = 0       # ...and its right stroke, a few pixels away
+    inputs, boxes = recognition.prepare(image, predictor=JoinJudge(joined_confidence))
+    assert len(inputs) == expected_digits
+    assert boxes == ([[30, 15, 68, 90]] if expected_digits == 1 else [[30, 20, 58, 70], [62, 15, 68, 90]])
+    far_apart = np.full((100, 160), 255, np.uint8)
+    far_apart[20:70, 30:36] = 0
+    far_apart[64:70, 30:58] = 0
+    far_apart[15:90, 110:116] = 0
+    assert len(recognition.prepare(far_apart, predictor=JoinJudge(joined_confidence))[0]) == 2
