@@ -13,7 +13,7 @@ MODEL_PATHS = {"mlp": "models/mnist_mlp.keras", "cnn": "models/mnist_cnn.keras"}
 
 # Training settings. The MLP's were chosen on the validation split (see bench/README.md).
 EPOCHS = 10
-CNN_EPOCHS = 15
+CNN_EPOCHS = 12
 BATCH_SIZE = 128
 HIDDEN_UNITS = (1024, 512)
 DROPOUT = 0.2
