@@ -13,7 +13,7 @@ SAMPLE_COUNT = 40
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     cli.add_out_argument(parser)
     cli.add_seed_argument(parser)

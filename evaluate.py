@@ -14,7 +14,7 @@ GALLERY_SIZE = 24
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument("--model", metavar="PATH", default=cli.default_model_path(),
                         help="the .keras model to evaluate (default: the convnet if trained, else the MLP)")

@@ -13,7 +13,7 @@ from number_recognition import recognition
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders of images (read in sorted order)")
     parser.add_argument("--model", metavar="PATH", default=cli.default_model_path(),
                         help="the .keras model (default: the convnet if trained, else the MLP)")

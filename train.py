@@ -13,7 +13,7 @@ from number_recognition import training
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument("--arch", choices=defaults.ARCHITECTURES, default=defaults.DEFAULT_ARCHITECTURE,
                         help="model architecture: a dense MLP or a small convnet")

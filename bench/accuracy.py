@@ -45,7 +45,7 @@ def seed_model_result(keras, x_train, y_train, x_test, y_test, epochs, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument("--arch", choices=defaults.ARCHITECTURES, default=defaults.DEFAULT_ARCHITECTURE,
                         help="architecture of the project's model")

@@ -22,7 +22,7 @@ from number_recognition import models  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument("--model", metavar="PATH", nargs="+", default=[cli.default_model_path()],
                         help="one or more .keras models to measure")

@@ -31,7 +31,7 @@ CANDIDATES = (
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="epochs per candidate")
     parser.add_argument("--limit", type=int, default=None, help="train on only the first N training images")

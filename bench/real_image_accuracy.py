@@ -98,7 +98,7 @@ def write_failures(results, path):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument("--model", metavar="PATH", default=cli.default_model_path(), help="the .keras model both readers use")
     parser.add_argument("--images", metavar="DIR", default=None, help="a set made by bench/real_images.py; default: generate one into --out")

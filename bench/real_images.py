@@ -642,7 +642,7 @@ def read_labels(images_dir):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help="folder for the images and labels.csv (files of an earlier, larger set are not removed)")
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="images per kind")

@@ -73,7 +73,7 @@ print(json.dumps({"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "exit_c
 
 def parse_arguments(argv):
     # The first paragraph of the docstring; argparse would run the list of runs together.
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=cli.HelpFormatter)
     cli.add_data_argument(parser)
     parser.add_argument(
         "--model",

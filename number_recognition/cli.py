@@ -1,5 +1,6 @@
 """What the scripts share: one flag vocabulary and one way to report a user's mistake."""
 
+import argparse
 import os
 import sys
 
@@ -34,3 +35,12 @@ def add_out_argument(parser):
 
 def add_seed_argument(parser):
     parser.add_argument("--seed", type=int, default=defaults.SEED, help="random seed")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, except None and False, whose meaning the help text itself explains."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
