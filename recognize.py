@@ -5,6 +5,9 @@ import json
 import os
 import sys
 
+import numpy as np
+import PIL.Image
+
 from number_recognition import cli
 from number_recognition import inference
 from number_recognition import models
@@ -45,10 +48,7 @@ def format_line(result, top):
 
 def save_inputs(result, folder):
     """Write each 28x28 input as a PNG and one chart of inputs and probabilities for the image."""
-    # Plotting is imported only here, so recognition without --save-input starts fast.
-    import numpy as np
-    import PIL.Image
-
+    # Plotting (matplotlib) is imported only here, so recognition without --save-input starts fast.
     from number_recognition import plots
 
     os.makedirs(folder, exist_ok=True)
