@@ -30,6 +30,8 @@ MASK_FLOOR = 0.4
 # A digit must be at least this tall, in working pixels and as a fraction of the image's longer side.
 MIN_DIGIT_PIXELS = 6
 MIN_DIGIT_FRACTION = 0.012
+# Digits larger than this are shrunk to it before their strokes are evened out.
+STROKE_WORKING_SIZE = 100
 # A spot filling more than this fraction of its box, and less elongated than this, is a blob.
 BLOB_FILL = 0.85
 BLOB_ELONGATION = 2.0
@@ -340,19 +342,24 @@ def normalize_digit(ink, box=None, members=None):
     crop = ink[top:bottom, left:right]
     if members is not None:
         crop = np.where(_grow(members[top:bottom, left:right]), crop, 0.0).astype(np.float32)
+    if max(crop.shape) > STROKE_WORKING_SIZE:
+        # Strokes are evened out on a copy of bounded size, which keeps the rank filters small.
+        crop = _scaled(crop, STROKE_WORKING_SIZE)
     crop = even_out_strokes(crop, crop > 0.5)
     rows, columns = np.nonzero(crop > 0)
     crop = crop[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
-    height, width = crop.shape
-    scale = defaults.DIGIT_BOX / max(height, width)
+    return center_in_frame(_scaled(crop, defaults.DIGIT_BOX))
+
+
+def _scaled(image, longer_side):
+    """``image`` resized (Lanczos, aspect kept) to ``longer_side`` pixels on its longer side, peak at 1."""
+    height, width = image.shape
+    scale = longer_side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = np.asarray(PIL.Image.fromarray(crop).resize(size, PIL.Image.Resampling.LANCZOS))
-    resized = np.clip(resized, 0.0, 1.0)
+    resized = np.clip(np.asarray(PIL.Image.fromarray(image).resize(size, PIL.Image.Resampling.LANCZOS)), 0.0, 1.0)
     peak = float(resized.max())
-    if peak > 0:
-        # Scaling down thin strokes dims them; MNIST's strokes reach full intensity.
-        resized = np.clip(resized / peak, 0.0, 1.0)
-    return center_in_frame(resized)
+    # Scaling down thin strokes dims them; MNIST's strokes reach full intensity.
+    return resized / peak if peak > 0 else resized
 
 
 def _grow(mask):
