@@ -7,7 +7,6 @@ import os
 from number_recognition import cli
 from number_recognition import data
 from number_recognition import defaults
-from number_recognition import models
 from number_recognition import plots
 from number_recognition import training
 

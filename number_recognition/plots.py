@@ -98,6 +98,9 @@ def training_history(history, metric, path):
         axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:.1%}"))
         axes.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         axes.set_ylabel("accuracy (logit scale)")
+    elif history.get("label_smoothing"):
+        # Smoothed targets put a floor under the loss well above zero; the label says why.
+        axes.set_ylabel(f"cross-entropy, label smoothing {history['label_smoothing']}")
     else:
         axes.set_ylabel(metric)
     axes.set_title(f"Training history: {metric}")

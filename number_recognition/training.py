@@ -74,9 +74,10 @@ def train(x_train, y_train, architecture=defaults.DEFAULT_ARCHITECTURE, epochs=d
           validation_split=defaults.VALIDATION_SPLIT, augment=False, seed=defaults.SEED, verbose=1):
     """Build and fit a model on uint8 images and integer labels.
 
-    ``dropout`` None takes the architecture's default. Returns ``(model, history)`` where ``history`` maps each metric to its per-epoch values and also
-    holds ``best_epoch`` (1-based; the weights of that epoch are the ones returned, or the last
-    epoch's when there is no validation split) and ``fit_seconds``.
+    ``dropout`` None takes the architecture's default. Returns ``(model, history)``: ``history``
+    maps each metric to its per-epoch values and also holds ``label_smoothing``, ``best_epoch``
+    (1-based; the weights of that epoch are the ones returned, or the last epoch's when there is no
+    validation split) and ``fit_seconds``.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch size must be at least 1, got {epochs} and {batch_size}")
@@ -99,6 +100,7 @@ def train(x_train, y_train, architecture=defaults.DEFAULT_ARCHITECTURE, epochs=d
     fitted = model.fit(**fit_arguments, epochs=epochs, validation_data=validation, callbacks=[best_epoch], verbose=verbose)
     history = {name: [float(value) for value in values] for name, values in fitted.history.items()}
     history["best_epoch"] = best_epoch.best_epoch or epochs
+    history["label_smoothing"] = label_smoothing
     history["fit_seconds"] = time.perf_counter() - started
     return model, history
 
