@@ -5,19 +5,14 @@ cross-entropy, 10 epochs, batch 128, validation_split 0.2, written here with Ker
 JSON line per model: test accuracy, fit seconds, epochs and parameter count.
 """
 
-import argparse
 import json
 import time
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from number_recognition import cli  # noqa: E402
-from number_recognition import data  # noqa: E402
-from number_recognition import defaults  # noqa: E402
-from number_recognition import keras_import  # noqa: E402
-from number_recognition import training  # noqa: E402
+from number_recognition import cli
+from number_recognition import config
+from number_recognition import data
+from number_recognition import keras_import
+from number_recognition import training
 
 SEED_EPOCHS = 10
 
@@ -25,49 +20,79 @@ SEED_EPOCHS = 10
 def seed_model_result(keras, x_train, y_train, x_test, y_test, epochs, seed):
     """Fit the seed's MLP exactly as the seed did and measure it."""
 
-
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((28, 28)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     started = time.perf_counter()
-    model.fit(x_train / 255.0, keras.utils.to_categorical(y_train, 10), epochs=epochs, batch_size=128,
-              validation_split=0.2, verbose=0)
+    model.fit(
+        x_train / 255.0,
+        keras.utils.to_categorical(y_train, 10),
+        epochs=epochs,
+        batch_size=128,
+        validation_split=0.2,
+        verbose=0,
+    )
     fit_seconds = time.perf_counter() - started
     accuracy = float((model.predict(x_test / 255.0, verbose=0).argmax(1) == y_test).mean())
-    return {"model": "seed MLP 128-64 (plain Keras)", "test_accuracy": round(accuracy, 4),
-            "fit_seconds": round(fit_seconds, 1), "epochs": epochs, "parameters": model.count_params()}
+    return {
+        "model": "seed MLP 128-64 (plain Keras)",
+        "test_accuracy": round(accuracy, 4),
+        "fit_seconds": round(fit_seconds, 1),
+        "epochs": epochs,
+        "parameters": model.count_params(),
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
+    parser = cli.parser(__doc__)
     cli.add_data_argument(parser)
-    parser.add_argument("--arch", choices=defaults.ARCHITECTURES, default=defaults.DEFAULT_ARCHITECTURE,
-                        help="architecture of the project's model")
+    parser.add_argument(
+        "--arch",
+        choices=config.ARCHITECTURES,
+        default=config.DEFAULT_ARCHITECTURE,
+        help="architecture of the project's model",
+    )
     parser.add_argument("--augment", action="store_true", help="train the project's model with --augment")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs of both models (default: each one's own default)")
-    cli.add_seed_argument(parser)
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs of both models (default: each one's own default)"
+    )
+    cli.add_seed_argument(parser, config.MLPConfig().seed)
     arguments = parser.parse_args(argv)
-    try:
+    settings = config.make_config(
+        arguments.arch, epochs=arguments.epochs, augment=arguments.augment or None, seed=arguments.seed
+    )
+    with cli.reporting_errors():
         (x_train, y_train), (x_test, y_test) = data.load_mnist(arguments.data)
-    except data.DataError as error:
-        cli.fail(str(error))
     keras = keras_import.import_keras()
-    epochs = arguments.epochs or (defaults.CNN_EPOCHS if arguments.arch == "cnn" else defaults.EPOCHS)
-    model, history = training.train(x_train, y_train, architecture=arguments.arch, epochs=epochs,
-                                    augment=arguments.augment, seed=arguments.seed, verbose=0)
+    epochs = settings.epochs
+    model, history = training.train(x_train, y_train, settings, verbose=0)
     accuracy = float((model.predict(data.to_inputs(x_test), verbose=0).argmax(1) == y_test).mean())
     name = f"project {arguments.arch}" + (" --augment" if arguments.augment else "") + " (python train.py)"
-    print(json.dumps({"model": name, "test_accuracy": round(accuracy, 4), "fit_seconds": round(history["fit_seconds"], 1),
-                      "epochs": epochs, "best_epoch": history["best_epoch"], "parameters": model.count_params()}))
-    print(json.dumps(seed_model_result(keras, x_train, y_train, x_test, y_test, arguments.epochs or SEED_EPOCHS,
-                                       arguments.seed)))
+    print(
+        json.dumps(
+            {
+                "model": name,
+                "test_accuracy": round(accuracy, 4),
+                "fit_seconds": round(history["fit_seconds"], 1),
+                "epochs": epochs,
+                "best_epoch": history["best_epoch"],
+                "parameters": model.count_params(),
+            }
+        )
+    )
+    print(
+        json.dumps(
+            seed_model_result(keras, x_train, y_train, x_test, y_test, arguments.epochs or SEED_EPOCHS, arguments.seed)
+        )
+    )
 
 
 if __name__ == "__main__":

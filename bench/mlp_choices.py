@@ -6,17 +6,12 @@ is never looked at here. Prints one JSON line per candidate with its best valida
 fit seconds; the default must stay under 90 s of fit on a 2-core machine.
 """
 
-import argparse
 import json
-import pathlib
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from number_recognition import cli  # noqa: E402
-from number_recognition import data  # noqa: E402
-from number_recognition import defaults  # noqa: E402
-from number_recognition import training  # noqa: E402
+from number_recognition import cli
+from number_recognition import config
+from number_recognition import data
+from number_recognition import training
 
 # (hidden widths, dropout, label smoothing)
 CANDIDATES = (
@@ -31,25 +26,37 @@ CANDIDATES = (
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=cli.HelpFormatter)
+    parser = cli.parser(__doc__)
     cli.add_data_argument(parser)
-    parser.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="epochs per candidate")
+    parser.add_argument("--epochs", type=int, default=config.MLPConfig().epochs, help="epochs per candidate")
     parser.add_argument("--limit", type=int, default=None, help="train on only the first N training images")
-    cli.add_seed_argument(parser)
+    cli.add_seed_argument(parser, config.MLPConfig().seed)
     arguments = parser.parse_args(argv)
-    try:
+    with cli.reporting_errors():
         (x_train, y_train), _ = data.load_mnist(arguments.data)
-    except data.DataError as error:
-        cli.fail(str(error))
-    x_train, y_train = x_train[:arguments.limit], y_train[:arguments.limit]
+    x_train, y_train = x_train[: arguments.limit], y_train[: arguments.limit]
     for hidden_units, dropout, label_smoothing in CANDIDATES:
-        _, history = training.train(x_train, y_train, epochs=arguments.epochs, hidden_units=hidden_units,
-                                    dropout=dropout, label_smoothing=label_smoothing, seed=arguments.seed, verbose=0)
-        print(json.dumps({
-            "hidden": list(hidden_units), "dropout": dropout, "label_smoothing": label_smoothing,
-            "best_validation_accuracy": round(max(history["val_accuracy"]), 4), "best_epoch": history["best_epoch"],
-            "fit_seconds": round(history["fit_seconds"], 1),
-        }), flush=True)
+        settings = config.MLPConfig(
+            epochs=arguments.epochs,
+            hidden_units=hidden_units,
+            dropout=dropout,
+            label_smoothing=label_smoothing,
+            seed=arguments.seed,
+        )
+        _, history = training.train(x_train, y_train, settings, verbose=0)
+        print(
+            json.dumps(
+                {
+                    "hidden": list(hidden_units),
+                    "dropout": dropout,
+                    "label_smoothing": label_smoothing,
+                    "best_validation_accuracy": round(max(history["val_accuracy"]), 4),
+                    "best_epoch": history["best_epoch"],
+                    "fit_seconds": round(history["fit_seconds"], 1),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

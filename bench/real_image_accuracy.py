@@ -13,22 +13,19 @@ script prints one JSON line per kind and a total line, and writes every image th
 to ``real_image_failures.csv`` in ``--out`` so that people can look at what fails.
 """
 
-import argparse
 import csv
 import json
 import pathlib
-import sys
 
 import numpy as np
+import real_images
 from PIL import Image
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from bench import real_images  # noqa: E402
-from number_recognition import cli  # noqa: E402
-from number_recognition import defaults  # noqa: E402
-from number_recognition import inference  # noqa: E402
-from number_recognition import recognition  # noqa: E402
+from number_recognition import cli
+from number_recognition import config
+from number_recognition.reading import inference
+from number_recognition.reading import model_file
+from number_recognition.reading import recognition
 
 FAILURES_FILE = "real_image_failures.csv"
 FAILURE_COLUMNS = ("file", "kind", "label", "prediction")
@@ -36,7 +33,7 @@ FAILURE_COLUMNS = ("file", "kind", "label", "prediction")
 
 def baseline_input(path):
     """The naive reading of a file: the whole picture squashed to 28x28 grey, scaled to [0, 1]."""
-    size = defaults.IMAGE_SIZE
+    size = config.IMAGE_SIZE
     return np.asarray(Image.open(path).convert("L").resize((size, size)), dtype=np.float32) / 255.0
 
 
@@ -49,8 +46,10 @@ def baseline_predictions(paths, predictor):
 def product_prediction(path, predictor):
     """The product's reading of one path: its ``prediction``, or ``error: ...`` if it raised."""
     try:
-        return recognition.recognize(str(path), predictor)["prediction"]
-    except Exception as error:  # One crash must not hide the scores of every other image; it counts as wrong and is listed.
+        return recognition.recognize(str(path), predictor).prediction
+    except (
+        Exception
+    ) as error:  # One crash must not hide the scores of every other image; it counts as wrong and is listed.
         return f"error: {type(error).__name__}: {error}"
 
 
@@ -59,7 +58,13 @@ def score(rows, images_dir, predictor):
     paths = [pathlib.Path(images_dir) / row["file"] for row in rows]
     baselines = baseline_predictions(paths, predictor)
     return [
-        {"file": str(path), "kind": row["kind"], "label": row["label"], "baseline": baseline, "prediction": product_prediction(path, predictor)}
+        {
+            "file": str(path),
+            "kind": row["kind"],
+            "label": row["label"],
+            "baseline": baseline,
+            "prediction": product_prediction(path, predictor),
+        }
         for row, path, baseline in zip(rows, paths, baselines)
     ]
 
@@ -71,7 +76,9 @@ def summary_line(kind, results):
         "kind": kind,
         "n": count,
         "baseline_accuracy": round(sum(result["baseline"] == result["label"] for result in results) / max(count, 1), 4),
-        "product_accuracy": round(sum(result["prediction"] == result["label"] for result in results) / max(count, 1), 4),
+        "product_accuracy": round(
+            sum(result["prediction"] == result["label"] for result in results) / max(count, 1), 4
+        ),
         "product_no_digit": sum(result["prediction"] is None for result in results),
         "product_errors": sum(str(result["prediction"]).startswith("error: ") for result in results),
     }
@@ -98,13 +105,25 @@ def write_failures(results, path):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=cli.HelpFormatter)
+    parser = cli.parser(__doc__.split("\n\n")[0])
     cli.add_data_argument(parser)
-    parser.add_argument("--model", metavar="PATH", default=cli.default_model_path(), help="the .keras model both readers use")
-    parser.add_argument("--images", metavar="DIR", default=None, help="a set made by bench/real_images.py; default: generate one into --out")
-    parser.add_argument("--out", metavar="DIR", default=real_images.DEFAULT_OUT, help=f"folder for a generated set and {FAILURES_FILE}")
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        default=None,
+        help="the .keras model both readers use (default: the one recognize.py uses)",
+    )
+    parser.add_argument(
+        "--images",
+        metavar="DIR",
+        default=None,
+        help="a set made by bench/real_images.py; default: generate one into --out",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", default=real_images.DEFAULT_OUT, help=f"folder for a generated set and {FAILURES_FILE}"
+    )
     parser.add_argument("--count", type=int, default=real_images.DEFAULT_COUNT, help="images per kind when generating")
-    cli.add_seed_argument(parser)
+    cli.add_seed_argument(parser, real_images.DEFAULT_SEED)
     return parser
 
 
@@ -112,7 +131,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     out_dir = pathlib.Path(args.out)
     try:
-        predictor = inference.load_predictor(args.model)
+        predictor = inference.load_predictor(args.model or model_file.default_model_path())
         if args.images is None:
             real_images.generate(out_dir, args.count, args.seed, data_path=args.data)
         images_dir = out_dir if args.images is None else pathlib.Path(args.images)

@@ -23,11 +23,9 @@ drawn with jittered control points, slant and pen width. Each image has its own 
 seeded by ``(seed, kind, index)``, so a set is reproducible and a small set is the start of a large one.
 """
 
-import argparse
 import csv
 import math
 import pathlib
-import sys
 
 import numpy as np
 from matplotlib import font_manager
@@ -36,16 +34,16 @@ from PIL import ImageDraw
 from PIL import ImageFilter
 from PIL import ImageFont
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from number_recognition import cli  # noqa: E402
-from number_recognition import data  # noqa: E402
-from number_recognition import defaults  # noqa: E402
+from number_recognition import cli
+from number_recognition import config
+from number_recognition import data
 
 KINDS = ("photo", "paint", "transparent", "inverted", "scan", "noisy", "number")
 LABELS_FILE = "labels.csv"
 LABEL_COLUMNS = ("file", "kind", "label")
-DEFAULT_OUT = str(pathlib.Path(defaults.OUTPUT_DIR) / "real_images")
+# The set the README's figures come from.
+DEFAULT_SEED = 2026
+DEFAULT_OUT = str(pathlib.Path(config.OUTPUT_DIR) / "real_images")
 DEFAULT_COUNT = 50
 
 # How likely each source of ink is for a single digit of each kind; numbers use MNIST or strokes.
@@ -107,7 +105,10 @@ STROKE_TEMPLATES = {
     ),
     5: (
         ((("line", ((0.9, 0.02), (0.22, 0.0), (0.16, 0.45))), ("arc", (0.5, 0.7, 0.42, 0.3, 150, -150))),),
-        ((("line", ((0.2, 0.0), (0.14, 0.47))), ("arc", (0.5, 0.7, 0.42, 0.3, 150, -150))), (("line", ((0.2, 0.0), (0.9, 0.0))),)),
+        (
+            (("line", ((0.2, 0.0), (0.14, 0.47))), ("arc", (0.5, 0.7, 0.42, 0.3, 150, -150))),
+            (("line", ((0.2, 0.0), (0.9, 0.0))),),
+        ),
     ),
     6: (
         ((("arc", (0.75, 0.62, 0.65, 0.62, 90, 180)), ("arc", (0.5, 0.72, 0.42, 0.28, 180, 540))),),
@@ -153,7 +154,7 @@ class DigitSources:
 
     def __init__(self, test_images, test_labels):
         self.test_images = test_images
-        self.indices_by_digit = [np.flatnonzero(test_labels == digit) for digit in range(defaults.NUM_CLASSES)]
+        self.indices_by_digit = [np.flatnonzero(test_labels == digit) for digit in range(config.NUM_CLASSES)]
         missing = [str(digit) for digit, indices in enumerate(self.indices_by_digit) if len(indices) == 0]
         if missing:
             raise ValueError(f"the MNIST test split has no image of the digit(s) {', '.join(missing)}")
@@ -225,7 +226,9 @@ def stroke_paths(rng, digit, hand):
             if segment_kind == "arc":
                 pieces.append(arc_points(rng, parameters, hand.jitter))
             else:
-                pieces.append(np.asarray(parameters, dtype=np.float64) + rng.normal(0.0, hand.jitter, (len(parameters), 2)))
+                pieces.append(
+                    np.asarray(parameters, dtype=np.float64) + rng.normal(0.0, hand.jitter, (len(parameters), 2))
+                )
         paths.append(wobble(rng, np.concatenate(pieces), 0.5 * hand.jitter))
     return paths
 
@@ -272,7 +275,9 @@ def strokes_coverage(rng, digit, height, hand):
 def font_coverage(rng, digit, height):
     """A printed digit in a random DejaVu face bundled with matplotlib."""
     family, style, weight = FONT_FACES[rng.integers(len(FONT_FACES))]
-    path = font_manager.findfont(font_manager.FontProperties(family=family, style=style, weight=weight), fallback_to_default=False)
+    path = font_manager.findfont(
+        font_manager.FontProperties(family=family, style=style, weight=weight), fallback_to_default=False
+    )
     # DejaVu digits are about 0.73 em tall, so this font size makes them roughly ``height`` tall.
     font = ImageFont.truetype(path, size=max(4, round(height / 0.73)))
     canvas = Image.new("L", (2 * height + 8, 2 * height + 8), 0)
@@ -320,7 +325,10 @@ def number_ink(rng, sources, digits, source):
     spacing = rng.choice(["close", "normal", "wide"], p=[0.25, 0.55, 0.2])
 
     def ink(height, max_width):
-        masks = [sources.coverage(rng, source, digit, max(8, round(height * rng.uniform(0.8, 1.0))), hand) for digit in digits]
+        masks = [
+            sources.coverage(rng, source, digit, max(8, round(height * rng.uniform(0.8, 1.0))), hand)
+            for digit in digits
+        ]
         # Gaps are fractions of the height; a "close" number nearly touches without overlapping.
         if spacing == "close":
             gaps = rng.uniform(0.02, 0.06, len(digits) - 1)
@@ -334,7 +342,9 @@ def number_ink(rng, sources, digits, source):
         natural_width = sum(mask.shape[1] for mask in masks) + gaps.sum() * height
         scale = min(1.0, 0.97 * max_width / natural_width, height / (bottoms.max() - tops.min()))
         if scale < 1.0:
-            masks = [resize_coverage(mask, round(mask.shape[1] * scale), round(mask.shape[0] * scale)) for mask in masks]
+            masks = [
+                resize_coverage(mask, round(mask.shape[1] * scale), round(mask.shape[0] * scale)) for mask in masks
+            ]
         gap_pixels = [max(2, round(gap * height * scale)) for gap in gaps] + [0]
         heights = np.array([mask.shape[0] for mask in masks])
         tops = np.maximum(0, np.round((bottoms - tops.min()) * scale).astype(int) - heights)
@@ -400,7 +410,10 @@ def draw_paper_lines(rng, paper, digit_height, frame_origin):
     style = rng.choice(["plain", "squared", "ruled"], p=[0.35, 0.4, 0.25])
     if style == "plain":
         return
-    colour = tuple(int(value) for value in (rng.choice([(160, 185, 230), (175, 200, 235), (180, 180, 185)]) + rng.integers(-10, 11, 3)))
+    colour = tuple(
+        int(value)
+        for value in (rng.choice([(160, 185, 230), (175, 200, 235), (180, 180, 185)]) + rng.integers(-10, 11, 3))
+    )
     spacing = digit_height * (rng.uniform(0.3, 0.6) if style == "squared" else rng.uniform(0.7, 1.2))
     width = max(1, round(spacing * rng.uniform(0.02, 0.05)))
     draw = ImageDraw.Draw(paper)
@@ -438,13 +451,20 @@ def photo(rng, ink, index):
     coverage = ink(digit_height, int(0.85 * width)) * rng.uniform(0.8, 1.0)
     # The page is larger than the frame so that tilting the camera never shows its edge.
     margin = int(0.1 * max(width, height))
-    paper_colour = rng.uniform(225, 250) + rng.uniform(-6, 6, 3) if rng.random() < 0.75 else rng.uniform(165, 210) + rng.uniform(-5, 5, 3)
+    paper_colour = (
+        rng.uniform(225, 250) + rng.uniform(-6, 6, 3)
+        if rng.random() < 0.75
+        else rng.uniform(165, 210) + rng.uniform(-5, 5, 3)
+    )
     paper_colour = tuple(int(value) for value in np.clip(paper_colour, 0, 255))
     paper = Image.new("RGB", (width + 2 * margin, height + 2 * margin), paper_colour)
     draw_paper_lines(rng, paper, digit_height, np.array([margin, margin]))
     page = np.asarray(paper).copy()
     top, left = random_position(rng, height, width, coverage, int(0.03 * min(width, height)), centred=True)
-    pen = np.asarray(BLUE_PENS[rng.integers(len(BLUE_PENS))] if rng.random() < 0.5 else BLACK_PENS[rng.integers(len(BLACK_PENS))], np.float32)
+    pen = np.asarray(
+        BLUE_PENS[rng.integers(len(BLUE_PENS))] if rng.random() < 0.5 else BLACK_PENS[rng.integers(len(BLACK_PENS))],
+        np.float32,
+    )
     # Ink on paper filters the light, so it multiplies the paper (and its grid) by the pen's colour.
     region = page[margin + top : margin + top + coverage.shape[0], margin + left : margin + left + coverage.shape[1]]
     filtered = region.astype(np.float32) * (1.0 - coverage[..., None] * (1.0 - pen / 255.0))
@@ -549,7 +569,9 @@ def scan(rng, ink, index):
     image = Image.fromarray(add_gaussian_noise(rng, canvas, rng.uniform(2.0, 10.0)))
     if rng.random() < 0.5:
         size = int(rng.integers(64, 129))
-        image = image.resize((size, size), Image.Resampling.BILINEAR if rng.random() < 0.5 else Image.Resampling.NEAREST)
+        image = image.resize(
+            (size, size), Image.Resampling.BILINEAR if rng.random() < 0.5 else Image.Resampling.NEAREST
+        )
     return Picture(image, ".png")
 
 
@@ -577,7 +599,14 @@ def noisy(rng, ink, index):
     return Picture(image, ".jpg", {"quality": int(rng.integers(10, 31))})
 
 
-STYLES = {"photo": photo, "paint": paint, "transparent": transparent, "inverted": inverted, "scan": scan, "noisy": noisy}
+STYLES = {
+    "photo": photo,
+    "paint": paint,
+    "transparent": transparent,
+    "inverted": inverted,
+    "scan": scan,
+    "noisy": noisy,
+}
 
 
 def choose_source(rng, kind):
@@ -590,11 +619,14 @@ def make_image(rng, sources, kind, index):
     """Make one image of ``kind``; return (picture, label, file name stem)."""
     source = choose_source(rng, kind)
     if kind == "number":
-        digits = [int(digit) for digit in rng.integers(0, defaults.NUM_CLASSES, rng.integers(NUMBER_LENGTHS[0], NUMBER_LENGTHS[1] + 1))]
+        digits = [
+            int(digit)
+            for digit in rng.integers(0, config.NUM_CLASSES, rng.integers(NUMBER_LENGTHS[0], NUMBER_LENGTHS[1] + 1))
+        ]
         style = str(rng.choice(NUMBER_STYLES))
         picture = STYLES[style](rng, number_ink(rng, sources, digits, source), index)
         return picture, "".join(str(digit) for digit in digits), f"{kind}_{index:04d}_{style}"
-    digit = int(rng.integers(0, defaults.NUM_CLASSES))
+    digit = int(rng.integers(0, config.NUM_CLASSES))
     return STYLES[kind](rng, digit_ink(rng, sources, digit, source), index), str(digit), f"{kind}_{index:04d}"
 
 
@@ -633,7 +665,9 @@ def read_labels(images_dir):
     """Read ``labels.csv`` of a generated folder as a list of dicts with string labels."""
     path = pathlib.Path(images_dir) / LABELS_FILE
     if not path.is_file():
-        raise ValueError(f"no {LABELS_FILE} in {images_dir}: generate the set with python bench/real_images.py --out {images_dir}")
+        raise ValueError(
+            f"no {LABELS_FILE} in {images_dir}: generate the set with python bench/real_images.py --out {images_dir}"
+        )
     with open(path, newline="") as labels_file:
         rows = list(csv.DictReader(labels_file))
     if rows and set(LABEL_COLUMNS) - set(rows[0]):
@@ -642,12 +676,24 @@ def read_labels(images_dir):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=cli.HelpFormatter)
+    parser = cli.parser(__doc__.split("\n\n")[0])
     cli.add_data_argument(parser)
-    parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help="folder for the images and labels.csv (files of an earlier, larger set are not removed)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=DEFAULT_OUT,
+        help="folder for the images and labels.csv (files of an earlier, larger set are not removed)",
+    )
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="images per kind")
-    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), metavar="KIND", help=f"which kinds to generate, of {', '.join(KINDS)}")
-    cli.add_seed_argument(parser)
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=KINDS,
+        default=list(KINDS),
+        metavar="KIND",
+        help=f"which kinds to generate, of {', '.join(KINDS)}",
+    )
+    cli.add_seed_argument(parser, DEFAULT_SEED)
     return parser
 
 

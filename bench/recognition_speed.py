@@ -17,7 +17,6 @@ script prints one JSON line per measurement, one with the ratios against Keras, 
 whether the targets hold (one image within 0.5 s and 150 MB, a folder at 1000 images/s or more).
 """
 
-import argparse
 import json
 import os
 import pathlib
@@ -26,12 +25,11 @@ import sys
 
 import PIL.Image
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from number_recognition import cli  # noqa: E402  (needs the project root on sys.path first)
-from number_recognition import data  # noqa: E402
-from number_recognition import defaults  # noqa: E402
-from number_recognition import models  # noqa: E402
+from number_recognition import cli
+from number_recognition import config
+from number_recognition import data
+from number_recognition import models
+from number_recognition.reading import model_file
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECOGNIZE_SCRIPT = PROJECT_ROOT / "recognize.py"
@@ -48,8 +46,9 @@ import PIL.Image
 import keras
 
 model = keras.models.load_model(sys.argv[1])
-size = ({defaults.IMAGE_SIZE}, {defaults.IMAGE_SIZE})
-images = numpy.stack([numpy.asarray(PIL.Image.open(path).convert("L").resize(size), dtype="float32") / 255 for path in sys.argv[2:]])
+size = ({config.IMAGE_SIZE}, {config.IMAGE_SIZE})
+pictures = [PIL.Image.open(path).convert("L").resize(size) for path in sys.argv[2:]]
+images = numpy.stack([numpy.asarray(picture, dtype="float32") / 255 for picture in pictures])
 print(model.predict(images, verbose=0).argmax(axis=1))
 """
 
@@ -67,34 +66,40 @@ with open(sys.argv[1], "wb") as stdout, open(sys.argv[2], "wb") as stderr:
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
 # Linux reports ru_maxrss in kilobytes.
-print(json.dumps({"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "exit_code": os.waitstatus_to_exitcode(status)}))
+exit_code = os.waitstatus_to_exitcode(status)
+print(json.dumps({"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "exit_code": exit_code}))
 """
 
 
 def parse_arguments(argv):
     # The first paragraph of the docstring; argparse would run the list of runs together.
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=cli.HelpFormatter)
+    parser = cli.parser(__doc__.split("\n\n")[0])
     cli.add_data_argument(parser)
     parser.add_argument(
         "--model",
         metavar="PATH",
         default=None,
         help="the .keras model to time; by default an untrained model of the default architecture "
-        f"({defaults.DEFAULT_ARCHITECTURE}) is built and saved in --out, which is as fast as a trained one",
+        f"({config.DEFAULT_ARCHITECTURE}) is built and saved in --out, which is as fast as a trained one",
     )
-    parser.add_argument("--images", type=int, default=1000, metavar="N", help="number of MNIST test digits in the timed folder")
+    parser.add_argument(
+        "--images", type=int, default=1000, metavar="N", help="number of MNIST test digits in the timed folder"
+    )
     parser.add_argument(
         "--blas-threads",
         type=int,
         default=None,
         metavar="T",
-        help="set OPENBLAS_NUM_THREADS=T in every child (1 helps a lot on a busy machine); by default the environment is left alone",
+        help="set OPENBLAS_NUM_THREADS=T in every child (1 helps a lot on a busy machine); "
+        "by default the environment is left alone",
     )
-    parser.add_argument("--repeats", type=int, default=1, metavar="R", help="run each measurement R times and keep the fastest run")
+    parser.add_argument(
+        "--repeats", type=int, default=1, metavar="R", help="run each measurement R times and keep the fastest run"
+    )
     parser.add_argument(
         "--out",
         metavar="DIR",
-        default=os.path.join(defaults.OUTPUT_DIR, "recognition_speed"),
+        default=os.path.join(config.OUTPUT_DIR, "recognition_speed"),
         help="folder for the work files: the default model, the PNG digits and each run's output",
     )
     arguments = parser.parse_args(argv)
@@ -116,8 +121,8 @@ def write_digits(x_test, count, folder):
 
 def default_model(folder):
     """Build and save an untrained model of the default architecture; timing does not need training."""
-    path = os.path.join(folder, f"untrained_{defaults.DEFAULT_ARCHITECTURE}.keras")
-    models.build_model(defaults.DEFAULT_ARCHITECTURE).save(path)
+    path = os.path.join(folder, f"untrained_{config.DEFAULT_ARCHITECTURE}.keras")
+    models.build_model(config.make_config()).save(path)
     return path
 
 
@@ -165,7 +170,9 @@ def ratio(numerator, denominator):
 
 def summary_lines(results, count, blas_threads):
     """The ratios against Keras and the verdict on the targets, as two dicts."""
-    single, keras_single, folder, keras_folder = (results[name] for name in ("single", "keras_single", "folder", "keras_folder"))
+    single, keras_single, folder, keras_folder = (
+        results[name] for name in ("single", "keras_single", "folder", "keras_folder")
+    )
     ratios = {
         "name": "ratios_vs_keras",
         "single_seconds": ratio(single.get("seconds"), keras_single.get("seconds")),
@@ -175,10 +182,16 @@ def summary_lines(results, count, blas_threads):
     }
     targets = {
         "name": "targets",
-        f"single_within_{SINGLE_SECONDS_TARGET}_s": single["seconds"] <= SINGLE_SECONDS_TARGET if "seconds" in single else None,
-        f"single_within_{SINGLE_MEGABYTES_TARGET}_mb": single["peak_mb"] <= SINGLE_MEGABYTES_TARGET if "peak_mb" in single else None,
+        f"single_within_{SINGLE_SECONDS_TARGET}_s": single["seconds"] <= SINGLE_SECONDS_TARGET
+        if "seconds" in single
+        else None,
+        f"single_within_{SINGLE_MEGABYTES_TARGET}_mb": single["peak_mb"] <= SINGLE_MEGABYTES_TARGET
+        if "peak_mb" in single
+        else None,
         f"folder_at_least_{FOLDER_IMAGES_PER_SECOND_TARGET}_images_per_s": (
-            folder["images_per_s"] >= FOLDER_IMAGES_PER_SECOND_TARGET if folder.get("images_per_s") is not None else None
+            folder["images_per_s"] >= FOLDER_IMAGES_PER_SECOND_TARGET
+            if folder.get("images_per_s") is not None
+            else None
         ),
         "images": count,
         "blas_threads": blas_threads,
@@ -201,8 +214,8 @@ def main(argv=None):
         cli.fail(f"--images {arguments.images} is more than the {len(x_test)} MNIST test digits")
     model = os.path.abspath(arguments.model) if arguments.model else default_model(out)
     try:
-        models.check_model_file(model)
-    except models.ModelFileError as error:
+        model_file.check_model_file(model)
+    except model_file.ModelFileError as error:
         cli.fail(str(error))
     # One folder per count, so that a folder left by a larger earlier run is never timed as this one.
     digits = write_digits(x_test, arguments.images, os.path.join(out, f"digits_{arguments.images}"))

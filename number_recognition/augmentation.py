@@ -7,12 +7,17 @@ functions work on float images in [0, 1] of shape (n, height, width) and keep th
 
 import numpy as np
 
-from number_recognition import defaults
+from number_recognition import config
 
 
-def random_affine(count, rng, max_rotation_degrees=defaults.MAX_ROTATION_DEGREES,
-                  max_shift_pixels=defaults.MAX_SHIFT_PIXELS, scale_range=defaults.SCALE_RANGE,
-                  max_shear_degrees=defaults.MAX_SHEAR_DEGREES):
+def random_affine(
+    count,
+    rng,
+    max_rotation_degrees=config.MAX_ROTATION_DEGREES,
+    max_shift_pixels=config.MAX_SHIFT_PIXELS,
+    scale_range=config.SCALE_RANGE,
+    max_shear_degrees=config.MAX_SHEAR_DEGREES,
+):
     """Draw ``count`` random affine maps as (matrices of shape (count, 2, 2), offsets of shape (count, 2)).
 
     Each map sends an output pixel's (row, column), relative to the image centre, to the source
@@ -51,8 +56,9 @@ def warp_affine(images, matrices, offsets):
     def pixels(row_index, column_index):
         return np.take_along_axis(padded, row_index * (width + 2) + column_index, axis=1)
 
-    warped = ((1 - row_weight) * ((1 - column_weight) * pixels(top, left) + column_weight * pixels(top, right))
-              + row_weight * ((1 - column_weight) * pixels(bottom, left) + column_weight * pixels(bottom, right)))
+    warped = (1 - row_weight) * (
+        (1 - column_weight) * pixels(top, left) + column_weight * pixels(top, right)
+    ) + row_weight * ((1 - column_weight) * pixels(bottom, left) + column_weight * pixels(bottom, right))
     return warped.reshape(count, height, width)
 
 
@@ -61,7 +67,9 @@ def _neighbourhood(images, reduce):
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
     result = images.copy()
     for row_shift, column_shift in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        result = reduce(result, padded[:, row_shift:row_shift + images.shape[1], column_shift:column_shift + images.shape[2]])
+        result = reduce(
+            result, padded[:, row_shift : row_shift + images.shape[1], column_shift : column_shift + images.shape[2]]
+        )
     return result
 
 
@@ -85,6 +93,6 @@ def jitter(images, rng):
     return np.clip(change_thickness(warp_affine(images, matrices, offsets), rng), 0.0, 1.0)
 
 
-def jittered_test_set(images, seed=defaults.JITTER_SEED):
+def jittered_test_set(images, seed=config.JITTER_SEED):
     """A fixed, seeded jittered copy of ``images`` (float in [0, 1]) for measuring robustness."""
     return jitter(images, np.random.default_rng(seed))

@@ -10,20 +10,21 @@ import zipfile
 
 import numpy as np
 
-from number_recognition import defaults
+from number_recognition import config
+from number_recognition import errors
 from number_recognition import keras_import
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
-DOWNLOAD_FAILED = "could not download MNIST; pass --data PATH/TO/mnist.npz or set " + defaults.DATA_ENV_VAR
+DOWNLOAD_FAILED = "could not download MNIST; pass --data PATH/TO/mnist.npz or set " + config.DATA_ENV_VAR
 
 
-class DataError(ValueError):
+class DataError(errors.UserError):
     """The data set is missing or malformed; the message says what to do."""
 
 
 def resolve_data_path(path=None):
     """Return the ``.npz`` to load: ``path``, else ``$MNIST_NPZ``, else None (download)."""
-    return path or os.environ.get(defaults.DATA_ENV_VAR) or None
+    return path or os.environ.get(config.DATA_ENV_VAR) or None
 
 
 def load_mnist(path=None):
@@ -48,12 +49,15 @@ def _download():
 
 def _read_npz(path):
     if not os.path.isfile(path):
-        raise DataError(f"no MNIST file at {path}: pass --data PATH/TO/mnist.npz or set {defaults.DATA_ENV_VAR}")
+        raise DataError(f"no MNIST file at {path}: pass --data PATH/TO/mnist.npz or set {config.DATA_ENV_VAR}")
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataError(f"{path} is a single array, not an .npz archive with {', '.join(KEYS)}")
-        with loaded as npz:
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror})") from None
+    if not is_zip:
+        raise DataError(f"{path} is not an .npz archive: pass a Keras-format mnist.npz")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
             missing = [key for key in KEYS if key not in npz.files]
             if missing:
                 raise DataError(f"{path} lacks the array(s) {', '.join(missing)}: expected {', '.join(KEYS)}")
@@ -68,7 +72,7 @@ def validate(arrays, source="the data"):
     """Raise ``DataError`` unless the four arrays look like Keras' MNIST."""
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if images.ndim != 3 or images.shape[1:] != (defaults.IMAGE_SIZE, defaults.IMAGE_SIZE):
+        if images.ndim != 3 or images.shape[1:] != (config.IMAGE_SIZE, config.IMAGE_SIZE):
             raise DataError(f"{source}: x_{split} has shape {images.shape}, expected (N, 28, 28)")
         if images.dtype != np.uint8:
             raise DataError(f"{source}: x_{split} has dtype {images.dtype}, expected uint8 pixels 0..255")
@@ -78,7 +82,7 @@ def validate(arrays, source="the data"):
             raise DataError(f"{source}: x_{split} has {len(images)} images but y_{split} has {len(labels)} labels")
         if len(labels) == 0:
             raise DataError(f"{source}: the {split} split is empty")
-        if labels.min() < 0 or labels.max() >= defaults.NUM_CLASSES:
+        if labels.min() < 0 or labels.max() >= config.NUM_CLASSES:
             raise DataError(f"{source}: y_{split} holds labels outside 0..9")
 
 
@@ -89,7 +93,7 @@ def to_inputs(images):
 
 def to_one_hot(labels):
     """Turn integer labels into float32 one-hot rows of length 10."""
-    return np.eye(defaults.NUM_CLASSES, dtype=np.float32)[np.asarray(labels)]
+    return np.eye(config.NUM_CLASSES, dtype=np.float32)[np.asarray(labels)]
 
 
 def split_validation(x, y, fraction):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from number_recognition import defaults
+from number_recognition import config
 
 
 def cross_entropy(probabilities, labels):
@@ -12,7 +12,7 @@ def cross_entropy(probabilities, labels):
     return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
 
 
-def confusion_matrix(labels, predictions, num_classes=defaults.NUM_CLASSES):
+def confusion_matrix(labels, predictions, num_classes=config.NUM_CLASSES):
     """Counts with true labels as rows and predicted labels as columns."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (labels, predictions), 1)
@@ -28,8 +28,13 @@ def per_class_scores(matrix):
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
     return [
-        {"class": digit, "precision": float(precision[digit]), "recall": float(recall[digit]),
-         "f1": float(f1[digit]), "support": int(actual[digit])}
+        {
+            "class": digit,
+            "precision": float(precision[digit]),
+            "recall": float(recall[digit]),
+            "f1": float(f1[digit]),
+            "support": int(actual[digit]),
+        }
         for digit in range(len(matrix))
     ]
 

@@ -98,11 +98,10 @@ def training_history(history, metric, path):
         axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:.1%}"))
         axes.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         axes.set_ylabel("accuracy (logit scale)")
-    elif history.get("label_smoothing"):
-        # Smoothed targets put a floor under the loss well above zero; the label says why.
-        axes.set_ylabel(f"cross-entropy, label smoothing {history['label_smoothing']}")
     else:
-        axes.set_ylabel(metric)
+        # Smoothed targets put a floor under the loss well above zero, so the label names the smoothing.
+        smoothing = history.get("config", {}).get("label_smoothing", 0)
+        axes.set_ylabel(f"cross-entropy with label smoothing {smoothing}" if smoothing else "cross-entropy")
     axes.set_title(f"Training history: {metric}")
     axes.grid(alpha=0.3)
     axes.legend()
@@ -117,8 +116,15 @@ def confusion_matrix(matrix, path):
     threshold = np.sqrt(max(2, matrix.max()))
     for (row, column), count in np.ndenumerate(matrix):
         if count:
-            axes.text(column, row, str(count), ha="center", va="center", fontsize=8,
-                      color="white" if count > threshold else "black")
+            axes.text(
+                column,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if count > threshold else "black",
+            )
     axes.set_xticks(range(len(matrix)))
     axes.set_yticks(range(len(matrix)))
     axes.set_xlabel("predicted digit")
@@ -136,16 +142,24 @@ def misclassified_gallery(images, labels, predictions, confidences, path, column
         axes.axis("off")
         axes.text(0.5, 0.5, "no misclassified test digits", ha="center", va="center")
         return _save(figure, path)
-    titles = [f"true {label}, read {prediction}\n{confidence:.1%} sure"
-              for label, prediction, confidence in zip(labels, predictions, confidences)]
+    titles = [
+        f"true {label}, read {prediction}\n{confidence:.1%} sure"
+        for label, prediction, confidence in zip(labels, predictions, confidences)
+    ]
     return _digit_grid(images, titles, "Most confidently misclassified test digits", path, columns, 2.2)
 
 
 def recognition_inputs(inputs, probabilities, title, path):
     """Each 28x28 input the model saw beside a bar chart of its ten probabilities."""
     count = len(inputs)
-    figure, axes = pyplot.subplots(count, 2, figsize=(7, 2.2 * count + 0.6), squeeze=False,
-                                   gridspec_kw={"width_ratios": [1, 2.2]}, layout="constrained")
+    figure, axes = pyplot.subplots(
+        count,
+        2,
+        figsize=(7, 2.2 * count + 0.6),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [1, 2.2]},
+        layout="constrained",
+    )
     for index in range(count):
         image_axis, bar_axis = axes[index]
         image_axis.imshow(inputs[index], cmap="gray", vmin=0, vmax=1)

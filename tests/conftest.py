@@ -5,23 +5,23 @@ import os
 import numpy as np
 import pytest
 
-from number_recognition import defaults
+from number_recognition import config
 
 
 @pytest.fixture(scope="session")
 def mnist_npz():
     """The path in ``$MNIST_NPZ``; a test needing it is skipped only outside CI when nothing is set."""
-    path = os.environ.get(defaults.DATA_ENV_VAR)
+    path = os.environ.get(config.DATA_ENV_VAR)
     if path:
         if not os.path.isfile(path):
-            pytest.fail(f"{defaults.DATA_ENV_VAR}={path} but there is no file there")
+            pytest.fail(f"{config.DATA_ENV_VAR}={path} but there is no file there")
         return path
     if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {defaults.DATA_ENV_VAR} is not: point it at a Keras-format mnist.npz")
-    pytest.skip(f"set {defaults.DATA_ENV_VAR} to a Keras-format mnist.npz to run the tests on real MNIST")
+        pytest.fail(f"CI is set but {config.DATA_ENV_VAR} is not: point it at a Keras-format mnist.npz")
+    pytest.skip(f"set {config.DATA_ENV_VAR} to a Keras-format mnist.npz to run the tests on real MNIST")
 
 
-def synthetic_mnist(train_count=240, test_count=80, seed=0):
+def make_synthetic_mnist(train_count=240, test_count=80, seed=0):
     """Tiny MNIST-shaped arrays whose classes are learnable: digit d is a bright bar at row 2 + 2d."""
     rng = np.random.default_rng(seed)
 
@@ -30,7 +30,7 @@ def synthetic_mnist(train_count=240, test_count=80, seed=0):
         rng.shuffle(labels)
         images = rng.integers(0, 40, size=(count, 28, 28)).astype(np.uint8)
         for index, label in enumerate(labels):
-            images[index, 2 + 2 * label:4 + 2 * label, 4:24] = 255
+            images[index, 2 + 2 * label : 4 + 2 * label, 4:24] = 255
         return images, labels.astype(np.uint8)
 
     (x_train, y_train), (x_test, y_test) = split(train_count), split(test_count)
@@ -38,10 +38,16 @@ def synthetic_mnist(train_count=240, test_count=80, seed=0):
 
 
 @pytest.fixture
+def synthetic_mnist():
+    """The factory of tiny learnable MNIST-shaped arrays: ``synthetic_mnist(train_count=..., seed=...)``."""
+    return make_synthetic_mnist
+
+
+@pytest.fixture
 def tiny_npz(tmp_path):
     """A tiny synthetic MNIST written as a Keras-format .npz; returns its path."""
     path = tmp_path / "tiny_mnist.npz"
-    np.savez(path, **synthetic_mnist())
+    np.savez(path, **make_synthetic_mnist())
     return str(path)
 
 
@@ -68,5 +74,5 @@ def small_model(tmp_path_factory):
 
     keras_import.import_keras().utils.set_random_seed(0)
     path = tmp_path_factory.mktemp("small") / "small.keras"
-    models.build_mlp((16,), dropout=0.0).save(path)
+    models.build_mlp(config.MLPConfig(hidden_units=(16,), dropout=0.0)).save(path)
     return str(path)

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import conftest
 from number_recognition import augmentation
 from number_recognition import keras_import
 from number_recognition import training
@@ -14,8 +13,8 @@ def digit_like_images(count=16, seed=0):
     images = np.zeros((count, 28, 28), np.float32)
     for index in range(count):
         top, left = rng.integers(4, 10, 2)
-        images[index, top:top + 14, left + 5:left + 8] = 1.0
-        images[index, top:top + 3, left:left + 12] = 1.0
+        images[index, top : top + 14, left + 5 : left + 8] = 1.0
+        images[index, top : top + 3, left : left + 12] = 1.0
     return images
 
 
@@ -57,25 +56,31 @@ def test_jitter_changes_every_image_keeps_range_and_is_seeded():
 
 @pytest.mark.parametrize("max_rotation", [0.0, 30.0])
 def test_random_affine_respects_its_ranges(max_rotation):
-    matrices, offsets = augmentation.random_affine(500, np.random.default_rng(0), max_rotation_degrees=max_rotation,
-                                                    max_shift_pixels=2.0, scale_range=(0.9, 1.1), max_shear_degrees=0.0)
+    matrices, offsets = augmentation.random_affine(
+        500,
+        np.random.default_rng(0),
+        max_rotation_degrees=max_rotation,
+        max_shift_pixels=2.0,
+        scale_range=(0.9, 1.1),
+        max_shear_degrees=0.0,
+    )
     determinants = np.linalg.det(matrices)
-    assert np.all((determinants > 1 / 1.1 ** 2 - 1e-4) & (determinants < 1 / 0.9 ** 2 + 1e-4))
+    assert np.all((determinants > 1 / 1.1**2 - 1e-4) & (determinants < 1 / 0.9**2 + 1e-4))
     assert np.abs(offsets).max() <= 2.0
     angles = np.degrees(np.arctan2(matrices[:, 1, 0], matrices[:, 0, 0]))
     assert np.abs(angles).max() <= max_rotation + 1e-3
 
 
-def test_augmented_batches_jitter_inputs_and_keep_labels():
+def test_augmented_batches_jitter_inputs_and_keep_labels(synthetic_mnist):
     keras = keras_import.import_keras()
-    arrays = conftest.synthetic_mnist(train_count=100)
+    arrays = synthetic_mnist(train_count=100)
     inputs = arrays["x_train"].astype(np.float32) / 255
     targets = np.eye(10, dtype=np.float32)[arrays["y_train"]]
     batches = training.augmented_batches(keras, inputs, targets, batch_size=32, seed=0)
     seen = []
     for index in range(len(batches)):
         batch_inputs, batch_targets = batches[index]
-        chosen = batches.order[index * 32:(index + 1) * 32]
+        chosen = batches.order[index * 32 : (index + 1) * 32]
         np.testing.assert_array_equal(batch_targets, targets[chosen])
         assert not np.allclose(batch_inputs, inputs[chosen])
         seen.extend(chosen.tolist())

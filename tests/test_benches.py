@@ -2,9 +2,9 @@
 
 import json
 
-from bench import accuracy
-from bench import jitter
-from bench import mlp_choices
+import accuracy
+import jitter
+import mlp_choices
 
 
 def json_lines(text):

@@ -1,17 +1,17 @@
 """The MNIST loader: where data comes from, validation, and the one-line errors of the scripts."""
 
 import numpy as np
+import PIL.Image
 import pytest
 
-import conftest
 import eda
+from number_recognition import config
 from number_recognition import data
-from number_recognition import defaults
 from number_recognition import keras_import
 
 
-def write_npz(path, **overrides):
-    arrays = conftest.synthetic_mnist()
+def write_npz(path, arrays, **overrides):
+    arrays = dict(arrays)
     arrays.update(overrides)
     np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
     return str(path)
@@ -25,41 +25,46 @@ def test_loads_a_valid_npz(tiny_npz):
 
 
 def test_environment_variable_is_used_when_no_path_is_given(tiny_npz, monkeypatch):
-    monkeypatch.setenv(defaults.DATA_ENV_VAR, tiny_npz)
+    monkeypatch.setenv(config.DATA_ENV_VAR, tiny_npz)
     (x_train, _), _ = data.load_mnist()
     assert len(x_train) == 240
 
 
 def test_explicit_path_wins_over_environment(tiny_npz, tmp_path, monkeypatch):
-    monkeypatch.setenv(defaults.DATA_ENV_VAR, str(tmp_path / "elsewhere.npz"))
+    monkeypatch.setenv(config.DATA_ENV_VAR, str(tmp_path / "elsewhere.npz"))
     (x_train, _), _ = data.load_mnist(tiny_npz)
     assert len(x_train) == 240
 
 
 def test_download_is_the_last_resort_and_its_failure_is_one_clear_line(monkeypatch):
     keras = keras_import.import_keras()
-    monkeypatch.delenv(defaults.DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv(config.DATA_ENV_VAR, raising=False)
 
     def offline():
         raise OSError("network unreachable")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    with pytest.raises(data.DataError, match="could not download MNIST; pass --data PATH/TO/mnist.npz or set MNIST_NPZ"):
+    with pytest.raises(
+        data.DataError, match="could not download MNIST; pass --data PATH/TO/mnist.npz or set MNIST_NPZ"
+    ):
         data.load_mnist()
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"x_train": None}, "lacks the array"),
-    ({"x_test": np.zeros((80, 28), np.uint8)}, "expected \\(N, 28, 28\\)"),
-    ({"x_train": np.zeros((240, 28, 27), np.uint8)}, "expected \\(N, 28, 28\\)"),
-    ({"x_train": np.zeros((240, 28, 28), np.float32)}, "expected uint8"),
-    ({"y_train": np.full(240, 10)}, "outside 0..9"),
-    ({"y_test": np.full(80, -1)}, "outside 0..9"),
-    ({"y_train": np.zeros(239, np.uint8)}, "240 images but y_train has 239 labels"),
-    ({"y_test": np.zeros(80, np.float32)}, "integer array"),
-])
-def test_malformed_arrays_are_refused(tmp_path, overrides, message):
-    path = write_npz(tmp_path / "bad.npz", **overrides)
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"x_train": None}, "lacks the array"),
+        ({"x_test": np.zeros((80, 28), np.uint8)}, "expected \\(N, 28, 28\\)"),
+        ({"x_train": np.zeros((240, 28, 27), np.uint8)}, "expected \\(N, 28, 28\\)"),
+        ({"x_train": np.zeros((240, 28, 28), np.float32)}, "expected uint8"),
+        ({"y_train": np.full(240, 10)}, "outside 0..9"),
+        ({"y_test": np.full(80, -1)}, "outside 0..9"),
+        ({"y_train": np.zeros(239, np.uint8)}, "240 images but y_train has 239 labels"),
+        ({"y_test": np.zeros(80, np.float32)}, "integer array"),
+    ],
+)
+def test_malformed_arrays_are_refused(tmp_path, synthetic_mnist, overrides, message):
+    path = write_npz(tmp_path / "bad.npz", synthetic_mnist(), **overrides)
     with pytest.raises(data.DataError, match=message):
         data.load_mnist(path)
 
@@ -73,19 +78,23 @@ def test_missing_file_is_refused(tmp_path):
 def test_a_file_that_is_not_an_npz_is_refused(tmp_path, content):
     path = tmp_path / "mnist.npz"
     path.write_bytes(content)
-    with pytest.raises(data.DataError, match="not a readable .npz archive|single array"):
+    with pytest.raises(data.DataError, match="is not an .npz archive|not a readable .npz archive"):
         data.load_mnist(str(path))
 
 
-def test_a_plain_npy_is_refused(tmp_path):
-    path = tmp_path / "mnist.npy"
-    np.save(path, np.zeros((3, 28, 28), np.uint8))
-    with pytest.raises(data.DataError, match="single array"):
+@pytest.mark.parametrize("name", ["mnist.npy", "mnist.png"])
+def test_a_file_of_another_kind_says_it_is_no_npz(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".npy"):
+        np.save(path, np.zeros((3, 28, 28), np.uint8))
+    else:
+        PIL.Image.new("L", (28, 28)).save(path)
+    with pytest.raises(data.DataError, match="is not an .npz archive"):
         data.load_mnist(str(path))
 
 
-def test_pickled_objects_are_not_loaded(tmp_path):
-    path = write_npz(tmp_path / "pickled.npz", y_train=np.array([object()] * 240))
+def test_pickled_objects_are_not_loaded(tmp_path, synthetic_mnist):
+    path = write_npz(tmp_path / "pickled.npz", synthetic_mnist(), y_train=np.array([object()] * 240))
     with pytest.raises(data.DataError):
         data.load_mnist(path)
 

@@ -59,8 +59,13 @@ def test_every_plot_writes_a_readable_png(tmp_path):
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (30, 28, 28)).astype(np.uint8)
     labels = np.arange(30) % 10
-    history = {"loss": [1.0, 0.5, 0.4], "val_loss": [0.9, 0.6, 0.5], "accuracy": [0.7, 0.8, 0.9],
-               "val_accuracy": [0.72, 0.85, 0.84], "best_epoch": 2}
+    history = {
+        "loss": [1.0, 0.5, 0.4],
+        "val_loss": [0.9, 0.6, 0.5],
+        "accuracy": [0.7, 0.8, 0.9],
+        "val_accuracy": [0.72, 0.85, 0.84],
+        "best_epoch": 2,
+    }
     probabilities = rng.dirichlet(np.ones(10), size=3)
     written = [
         plots.label_distribution(labels, labels[:10], str(tmp_path / "labels.png")),
@@ -69,8 +74,9 @@ def test_every_plot_writes_a_readable_png(tmp_path):
         plots.training_history(history, "loss", str(tmp_path / "loss.png")),
         plots.training_history(history, "accuracy", str(tmp_path / "accuracy.png")),
         plots.confusion_matrix(evaluation.confusion_matrix(labels, labels[::-1]), str(tmp_path / "confusion.png")),
-        plots.misclassified_gallery(images[:7], labels[:7], labels[1:8], probabilities[:, 0].tolist() * 3,
-                                    str(tmp_path / "gallery.png")),
+        plots.misclassified_gallery(
+            images[:7], labels[:7], labels[1:8], probabilities[:, 0].tolist() * 3, str(tmp_path / "gallery.png")
+        ),
         plots.misclassified_gallery(images[:0], [], [], [], str(tmp_path / "empty_gallery.png")),
         plots.recognition_inputs(images[:3] / 255.0, probabilities, "three digits", str(tmp_path / "inputs.png")),
     ]

@@ -8,11 +8,12 @@ import zipfile
 import numpy as np
 import pytest
 
+from number_recognition import config
 from number_recognition import data
-from number_recognition import defaults
-from number_recognition import inference
 from number_recognition import keras_import
 from number_recognition import models
+from number_recognition.reading import inference
+from number_recognition.reading import model_file
 
 TOLERANCE = 1e-5
 TRAINING_IMAGES = 256
@@ -40,7 +41,7 @@ def mnist(mnist_npz):
 
 def random_inputs(count=64, seed=0):
     """Reproducible uniform noise in [0, 1], shaped like MNIST images."""
-    return np.random.default_rng(seed).random((count, defaults.IMAGE_SIZE, defaults.IMAGE_SIZE), dtype=np.float32)
+    return np.random.default_rng(seed).random((count, config.IMAGE_SIZE, config.IMAGE_SIZE), dtype=np.float32)
 
 
 def randomize_batch_norm(model, seed=0):
@@ -51,7 +52,8 @@ def randomize_batch_norm(model, seed=0):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.set_weights(
                 [
-                    rng.uniform(0.5, 2.0, weight.shape).astype(np.float32) if "variance" in variable.name or "gamma" in variable.name
+                    rng.uniform(0.5, 2.0, weight.shape).astype(np.float32)
+                    if "variance" in variable.name or "gamma" in variable.name
                     else rng.normal(0.0, 0.3, weight.shape).astype(np.float32)
                     for variable, weight in zip(layer.weights, layer.get_weights())
                 ]
@@ -62,7 +64,7 @@ def train_briefly(model, mnist):
     """One epoch on a few hundred images, so that every weight differs from its initial value."""
     x_train, y_train, _ = mnist
     batch_size = 32
-    models.compile_model(model, defaults.LEARNING_RATE, total_steps=TRAINING_IMAGES // batch_size)
+    models.compile_model(model, 1e-3, total_steps=TRAINING_IMAGES // batch_size, label_smoothing=0.1)
     model.fit(x_train, y_train, epochs=1, batch_size=batch_size, verbose=0)
     return model
 
@@ -70,9 +72,12 @@ def train_briefly(model, mnist):
 def assert_numpy_matches_keras(model, path, images):
     """Save ``model``, load it with the NumPy path, and compare predictions with Keras' own."""
     model.save(path)
-    predictor = inference.load_predictor(path)
-    assert isinstance(predictor, inference.NumpyModel), getattr(predictor, "reason", None)
-    expected = model.predict(images, batch_size=PREDICT_BATCH, verbose=0) if len(images) > PREDICT_BATCH else model.predict_on_batch(images)
+    predictor = inference.NumpyModel.from_file(path)
+    expected = (
+        model.predict(images, batch_size=PREDICT_BATCH, verbose=0)
+        if len(images) > PREDICT_BATCH
+        else model.predict_on_batch(images)
+    )
     actual = predictor.predict(images)
     assert actual.dtype == np.float32
     assert actual.shape == expected.shape
@@ -81,33 +86,16 @@ def assert_numpy_matches_keras(model, path, images):
 
 
 def test_default_mlp_matches_keras_on_the_whole_test_set(mnist, tmp_path):
-    model = train_briefly(models.build_mlp(), mnist)
+    model = train_briefly(models.build_mlp(config.MLPConfig()), mnist)
     probabilities = assert_numpy_matches_keras(model, tmp_path / "m.keras", mnist[2])
-    assert probabilities.shape == (len(mnist[2]), defaults.NUM_CLASSES)
+    assert probabilities.shape == (len(mnist[2]), config.NUM_CLASSES)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_cnn_with_batch_norm_statistics_matches_keras(mnist, tmp_path):
-    model = train_briefly(models.build_cnn(), mnist)
+    model = train_briefly(models.build_cnn(config.CNNConfig()), mnist)
     randomize_batch_norm(model)
     assert_numpy_matches_keras(model, tmp_path / "m.keras", mnist[2][:CNN_TEST_IMAGES])
-
-
-def test_functional_chain_with_custom_layer_names_matches_keras(keras, tmp_path):
-    # Custom names check that the weights are found by class name, as Keras stores them, not by layer name.
-    inputs = keras.Input((defaults.IMAGE_SIZE, defaults.IMAGE_SIZE), name="pixels")
-    values = keras.layers.Reshape((defaults.IMAGE_SIZE, defaults.IMAGE_SIZE, 1), name="add_channel")(inputs)
-    values = keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="edges")(values)
-    values = keras.layers.BatchNormalization(name="normalize")(values)
-    values = keras.layers.Conv2D(8, 3, padding="same", name="dense")(values)
-    values = keras.layers.AveragePooling2D(2, name="shrink")(values)
-    values = keras.layers.Flatten()(values)
-    values = keras.layers.Dense(32, activation="tanh", name="conv2d")(values)
-    values = keras.layers.Dropout(0.5)(values)
-    outputs = keras.layers.Dense(defaults.NUM_CLASSES, activation="softmax", name="classes")(values)
-    model = keras.Model(inputs, outputs)
-    randomize_batch_norm(model)
-    assert_numpy_matches_keras(model, tmp_path / "m.keras", random_inputs(256))
 
 
 def conv(keras, **options):
@@ -123,34 +111,37 @@ LAYER_CASES = {
     "conv-valid-stride3-rectangular": lambda keras: conv(keras, kernel_size=(2, 5), strides=(3, 2), padding="valid"),
     "conv-same-stride3-no-bias": lambda keras: conv(keras, kernel_size=5, strides=3, padding="same", use_bias=False),
     "conv-relu": lambda keras: conv(keras, kernel_size=3, activation="relu"),
-    "conv-swish": lambda keras: conv(keras, kernel_size=3, activation="swish"),
     "max-pool-valid": lambda keras: [keras.layers.MaxPooling2D()],
     "max-pool-same-3x3-stride2": lambda keras: [keras.layers.MaxPooling2D(3, strides=2, padding="same")],
     "max-pool-valid-3x2-stride1": lambda keras: [keras.layers.MaxPooling2D((3, 2), strides=1)],
-    "average-pool-valid": lambda keras: [keras.layers.AveragePooling2D(2)],
-    "average-pool-same-3x3-stride2": lambda keras: [keras.layers.AveragePooling2D(3, strides=2, padding="same")],
-    "average-pool-same-4x4-stride3": lambda keras: [keras.layers.AveragePooling2D(4, strides=3, padding="same")],
     "batch-norm": lambda keras: conv(keras, kernel_size=3) + [keras.layers.BatchNormalization()],
     "batch-norm-no-center": lambda keras: conv(keras, kernel_size=3) + [keras.layers.BatchNormalization(center=False)],
     "batch-norm-no-scale": lambda keras: conv(keras, kernel_size=3) + [keras.layers.BatchNormalization(scale=False)],
-    "batch-norm-neither": lambda keras: conv(keras, kernel_size=3) + [keras.layers.BatchNormalization(center=False, scale=False, epsilon=0.1)],
-    "relu-layer": lambda keras: conv(keras, kernel_size=3) + [keras.layers.ReLU()],
-    "relu-layer-options": lambda keras: conv(keras, kernel_size=3) + [keras.layers.ReLU(max_value=0.3, negative_slope=0.1, threshold=0.05)],
-    "leaky-relu-layer": lambda keras: conv(keras, kernel_size=3) + [keras.layers.ReLU(negative_slope=0.2)],
+    "batch-norm-neither": lambda keras: (
+        conv(keras, kernel_size=3) + [keras.layers.BatchNormalization(center=False, scale=False, epsilon=0.1)]
+    ),
     "global-average-pool": lambda keras: conv(keras, kernel_size=3) + [keras.layers.GlobalAveragePooling2D()],
-    "global-average-pool-keepdims": lambda keras: conv(keras, kernel_size=3) + [keras.layers.GlobalAveragePooling2D(keepdims=True)],
     "reshape-inferred-axis": lambda keras: [keras.layers.Reshape((-1, 14)), keras.layers.Dense(5)],
 }
-for activation in ("linear", "relu", "softmax", "sigmoid", "tanh", "silu", "swish"):
-    LAYER_CASES[f"dense-{activation}"] = lambda keras, activation=activation: [keras.layers.Flatten(), keras.layers.Dense(12, activation=activation)]
-    LAYER_CASES[f"activation-{activation}"] = lambda keras, activation=activation: conv(keras, kernel_size=3) + [keras.layers.Activation(activation)]
+for activation in ("linear", "relu", "softmax"):
+    LAYER_CASES[f"dense-{activation}"] = lambda keras, activation=activation: [
+        keras.layers.Flatten(),
+        keras.layers.Dense(12, activation=activation),
+    ]
+    LAYER_CASES[f"activation-{activation}"] = lambda keras, activation=activation: (
+        conv(keras, kernel_size=3) + [keras.layers.Activation(activation)]
+    )
 LAYER_CASES["dense-no-bias"] = lambda keras: [keras.layers.Flatten(), keras.layers.Dense(12, use_bias=False)]
 
 
 @pytest.mark.parametrize("case", sorted(LAYER_CASES))
 def test_layer_options_match_keras(keras, tmp_path, case):
-    size = defaults.IMAGE_SIZE
-    layers = [keras.Input((size, size)), keras.layers.Reshape((size, size, 1))] + LAYER_CASES[case](keras) + [keras.layers.Flatten()]
+    size = config.IMAGE_SIZE
+    layers = (
+        [keras.Input((size, size)), keras.layers.Reshape((size, size, 1))]
+        + LAYER_CASES[case](keras)
+        + [keras.layers.Flatten()]
+    )
     model = keras.Sequential(layers)
     randomize_batch_norm(model, seed=len(case))
     # Scaled inputs give the activations both signs and saturation, which probes them better than [0, 1].
@@ -158,19 +149,28 @@ def test_layer_options_match_keras(keras, tmp_path, case):
 
 
 def residual_model(keras):
-    inputs = keras.Input((defaults.IMAGE_SIZE, defaults.IMAGE_SIZE))
+    inputs = keras.Input((config.IMAGE_SIZE, config.IMAGE_SIZE))
     flat = keras.layers.Flatten()(inputs)
     hidden = keras.layers.Dense(flat.shape[-1], activation="relu")(flat)
     residual = keras.layers.Add(name="residual")([flat, hidden])
-    return keras.Model(inputs, keras.layers.Dense(defaults.NUM_CLASSES, activation="softmax")(residual))
+    return keras.Model(inputs, keras.layers.Dense(config.NUM_CLASSES, activation="softmax")(residual))
 
 
 # Models the NumPy path must refuse, each with the name of the layer the refusal must point at.
 UNSUPPORTED_CASES = {
-    "layer-normalization": (lambda keras: [keras.layers.Flatten(), keras.layers.LayerNormalization(name="odd_norm")], "odd_norm"),
-    "dilated-conv": (lambda keras: [keras.layers.Reshape((28, 28, 1)), keras.layers.Conv2D(4, 3, dilation_rate=2, name="wide")], "wide"),
-    "gelu-activation": (lambda keras: [keras.layers.Flatten(), keras.layers.Dense(10, activation="gelu", name="smooth")], "smooth"),
-    "residual-add": (residual_model, "residual"),
+    "layer-normalization": (
+        lambda keras: [keras.layers.Flatten(), keras.layers.LayerNormalization(name="odd_norm")],
+        "odd_norm",
+    ),
+    "dilated-conv": (
+        lambda keras: [keras.layers.Reshape((28, 28, 1)), keras.layers.Conv2D(4, 3, dilation_rate=2, name="wide")],
+        "wide",
+    ),
+    "gelu-activation": (
+        lambda keras: [keras.layers.Flatten(), keras.layers.Dense(12, activation="gelu", name="smooth")],
+        "smooth",
+    ),
+    "residual-add": (residual_model, "Functional"),
 }
 
 
@@ -178,7 +178,11 @@ UNSUPPORTED_CASES = {
 def test_unsupported_models_fall_back_to_keras(keras, tmp_path, case):
     build, layer_name = UNSUPPORTED_CASES[case]
     built = build(keras)
-    model = keras.Sequential([keras.Input((defaults.IMAGE_SIZE, defaults.IMAGE_SIZE))] + built) if isinstance(built, list) else built
+    if isinstance(built, list):
+        # Each refused piece sits inside a digit model, so that only the piece decides the refusal.
+        head = [keras.layers.Flatten(), keras.layers.Dense(config.NUM_CLASSES, activation="softmax")]
+        built = keras.Sequential([keras.Input((config.IMAGE_SIZE, config.IMAGE_SIZE))] + built + head)
+    model = built
     path = tmp_path / "m.keras"
     model.save(path)
     with pytest.raises(inference.UnsupportedModelError, match=layer_name):
@@ -191,7 +195,7 @@ def test_unsupported_models_fall_back_to_keras(keras, tmp_path, case):
 
 
 def save_small_mlp(path):
-    models.build_mlp(hidden_units=(16,)).save(path)
+    models.build_mlp(config.MLPConfig(hidden_units=(16,))).save(path)
 
 
 def rewrite_archive(source, target, replace, compression=zipfile.ZIP_STORED):
@@ -207,7 +211,7 @@ def test_weights_that_disagree_with_the_config_are_refused(tmp_path):
     save_small_mlp(tmp_path / "m.keras")
 
     def widen_hidden_layer(name, content):
-        if name != inference.CONFIG_MEMBER:
+        if name != model_file.CONFIG_MEMBER:
             return content
         return content.replace(b'"units": 16', b'"units": 17')
 
@@ -215,46 +219,56 @@ def test_weights_that_disagree_with_the_config_are_refused(tmp_path):
     with pytest.raises(inference.UnsupportedModelError, match="shapes"):
         inference.NumpyModel.from_file(str(tmp_path / "bad.keras"))
     # Keras refuses the same file, so the user is told to retrain rather than shown a traceback.
-    with pytest.raises(models.ModelFileError):
+    with pytest.raises(model_file.ModelFileError):
         inference.load_predictor(str(tmp_path / "bad.keras"))
 
 
 def test_compressed_archive_is_read_too(tmp_path):
     # Keras stores the weights uncompressed and they are read in place; a re-zipped file must work too.
     save_small_mlp(tmp_path / "m.keras")
-    rewrite_archive(tmp_path / "m.keras", tmp_path / "compressed.keras", lambda name, content: content, zipfile.ZIP_DEFLATED)
+    rewrite_archive(
+        tmp_path / "m.keras", tmp_path / "compressed.keras", lambda name, content: content, zipfile.ZIP_DEFLATED
+    )
     images = random_inputs(8)
     expected = inference.NumpyModel.from_file(tmp_path / "m.keras").predict(images)
-    np.testing.assert_array_equal(inference.NumpyModel.from_file(tmp_path / "compressed.keras").predict(images), expected)
+    np.testing.assert_array_equal(
+        inference.NumpyModel.from_file(tmp_path / "compressed.keras").predict(images), expected
+    )
 
 
 def test_missing_file_is_a_model_file_error(tmp_path):
-    with pytest.raises(models.ModelFileError, match="train.py"):
+    with pytest.raises(model_file.ModelFileError, match="train.py"):
         inference.load_predictor(str(tmp_path / "absent.keras"))
 
 
 def test_non_zip_file_is_a_model_file_error(tmp_path):
     path = tmp_path / "m.keras"
     path.write_text("not a model")
-    with pytest.raises(models.ModelFileError, match="train.py"):
+    with pytest.raises(model_file.ModelFileError, match="train.py"):
         inference.load_predictor(str(path))
 
 
 @pytest.mark.parametrize(
     "damage",
     [
-        pytest.param(lambda name, content: None if name == inference.CONFIG_MEMBER else content, id="no-config"),
-        pytest.param(lambda name, content: None if name == inference.WEIGHTS_MEMBER else content, id="no-weights"),
-        pytest.param(lambda name, content: b"{not json" if name == inference.CONFIG_MEMBER else content, id="config-not-json"),
-        pytest.param(lambda name, content: b"[]" if name == inference.CONFIG_MEMBER else content, id="config-not-a-model"),
-        pytest.param(lambda name, content: b"not hdf5" if name == inference.WEIGHTS_MEMBER else content, id="weights-not-hdf5"),
+        pytest.param(lambda name, content: None if name == model_file.CONFIG_MEMBER else content, id="no-config"),
+        pytest.param(lambda name, content: None if name == model_file.WEIGHTS_MEMBER else content, id="no-weights"),
+        pytest.param(
+            lambda name, content: b"{not json" if name == model_file.CONFIG_MEMBER else content, id="config-not-json"
+        ),
+        pytest.param(
+            lambda name, content: b"[]" if name == model_file.CONFIG_MEMBER else content, id="config-not-a-model"
+        ),
+        pytest.param(
+            lambda name, content: b"not hdf5" if name == model_file.WEIGHTS_MEMBER else content, id="weights-not-hdf5"
+        ),
     ],
 )
 def test_damaged_archive_is_a_one_line_model_file_error(tmp_path, damage):
     save_small_mlp(tmp_path / "good.keras")
     path = tmp_path / "m.keras"
     rewrite_archive(tmp_path / "good.keras", path, damage)
-    with pytest.raises(models.ModelFileError) as caught:
+    with pytest.raises(model_file.ModelFileError) as caught:
         inference.load_predictor(str(path))
     message = str(caught.value)
     assert str(path) in message and "python train.py" in message and "\n" not in message
@@ -265,14 +279,14 @@ def test_predict_checks_the_image_shape_and_accepts_no_images(tmp_path):
     predictor = inference.load_predictor(str(tmp_path / "m.keras"))
     with pytest.raises(inference.InputShapeError):
         predictor.predict(np.zeros((2, 28, 27), np.float32))
-    assert predictor.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, defaults.NUM_CLASSES)
+    assert predictor.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, config.NUM_CLASSES)
 
 
 def test_fast_path_does_not_import_tensorflow(tmp_path):
     save_small_mlp(tmp_path / "m.keras")
     script = (
         "import sys, numpy\n"
-        "from number_recognition import inference\n"
+        "from number_recognition.reading import inference\n"
         f"inference.load_predictor({str(tmp_path / 'm.keras')!r}).predict(numpy.zeros((1, 28, 28), numpy.float32))\n"
         "loaded = sorted(name for name in ('keras', 'tensorflow') if name in sys.modules)\n"
         "assert not loaded, loaded\n"

@@ -10,16 +10,21 @@ import PIL.Image
 import PIL.ImageDraw
 import pytest
 
-from number_recognition import preprocessing
-from number_recognition import recognition
+from number_recognition.reading import decode
+from number_recognition.reading import ink
+from number_recognition.reading import normalize
+from number_recognition.reading import recognition
 
 
 def seven(size=(120, 160), width=9):
     """A black '7' drawn on a white RGB canvas of ``size`` (width, height)."""
     image = PIL.Image.new("RGB", size, "white")
     canvas_width, canvas_height = size
-    points = [(0.3 * canvas_width, 0.25 * canvas_height), (0.7 * canvas_width, 0.25 * canvas_height),
-              (0.45 * canvas_width, 0.8 * canvas_height)]
+    points = [
+        (0.3 * canvas_width, 0.25 * canvas_height),
+        (0.7 * canvas_width, 0.25 * canvas_height),
+        (0.45 * canvas_width, 0.8 * canvas_height),
+    ]
     PIL.ImageDraw.Draw(image).line(points, fill="black", width=width, joint="curve")
     return image
 
@@ -45,7 +50,7 @@ def reference(tmp_path):
 def test_every_image_mode_gives_the_same_input(mode, reference, tmp_path):
     image = seven()
     if mode == "I;16":
-        converted = PIL.Image.fromarray((np.asarray(image.convert("L"), dtype=np.uint16) * 257))
+        converted = PIL.Image.fromarray(np.asarray(image.convert("L"), dtype=np.uint16) * 257)
     elif mode == "I":
         converted = image.convert("L").convert("I")
     else:
@@ -59,8 +64,10 @@ def test_white_ink_on_black_gives_the_same_input(reference, tmp_path):
     assert_same_input(model_input(inverted, tmp_path), reference)
 
 
-@pytest.mark.parametrize("hidden_colour, stroke_colour", [((0, 0, 0), (0, 0, 0)), ((255, 255, 255), (0, 0, 0)),
-                                                          ((0, 0, 0), (255, 255, 255)), ((0, 0, 0), (30, 60, 200))])
+@pytest.mark.parametrize(
+    "hidden_colour, stroke_colour",
+    [((0, 0, 0), (0, 0, 0)), ((255, 255, 255), (0, 0, 0)), ((0, 0, 0), (255, 255, 255)), ((0, 0, 0), (30, 60, 200))],
+)
 def test_strokes_kept_only_in_the_alpha_channel_survive(hidden_colour, stroke_colour, reference, tmp_path):
     alpha = PIL.Image.eval(seven().convert("L"), lambda value: 255 - value)
     image = PIL.Image.new("RGBA", alpha.size, hidden_colour + (0,))
@@ -93,7 +100,7 @@ def test_an_mnist_style_digit_passes_through_unchanged():
     digit[4:8, 8:20] = 1.0
     rows, columns = np.nonzero(digit)
     assert (rows.mean(), columns.mean()) != (14, 14)
-    expected = preprocessing.center_in_frame(digit[4:24, 8:20])
+    expected = normalize.center_in_frame(digit[4:24, 8:20])
     inputs, _ = recognition.prepare(digit)
     np.testing.assert_allclose(inputs[0], expected, atol=1e-4)
 
@@ -102,7 +109,7 @@ def test_centre_of_mass_lands_at_pixel_14_and_the_digit_fits():
     digit = np.zeros((20, 9), np.float32)
     digit[:, 6:9] = 1.0
     digit[0:3, :] = 1.0
-    frame = preprocessing.center_in_frame(digit)
+    frame = normalize.center_in_frame(digit)
     rows, columns = np.indices(frame.shape)
     total = frame.sum()
     assert total == pytest.approx(digit.sum())
@@ -114,7 +121,7 @@ def test_longer_side_is_scaled_to_20_pixels(size):
     ink = np.zeros(size, np.float32)
     ink[5:-5, 5:-5] = 1.0
     ink[10:-10, 10:-10] = 0.0
-    digit = preprocessing.normalize_digit(ink)
+    digit = normalize.normalize_digit(ink)
     rows, columns = np.nonzero(digit > 0.05)
     assert max(rows.max() - rows.min() + 1, columns.max() - columns.min() + 1) in (20, 21)
 
@@ -123,42 +130,45 @@ def test_thin_strokes_are_thickened_and_fat_ones_thinned():
     thin = np.zeros((400, 400), np.float32)
     thin[20:380, 198:202] = 1.0
     thin[20:24, 100:300] = 1.0
-    thickened = preprocessing.even_out_strokes(thin, thin > 0.5)
-    assert preprocessing.stroke_width(thickened > 0.5) > 2 * preprocessing.stroke_width(thin > 0.5)
+    thickened = normalize.even_out_strokes(thin, thin > 0.5)
+    assert normalize.stroke_width(thickened > 0.5) > 2 * normalize.stroke_width(thin > 0.5)
     fat = np.zeros((100, 100), np.float32)
     fat[10:90, 20:60] = 1.0
-    thinned = preprocessing.even_out_strokes(fat, fat > 0.5)
-    assert preprocessing.stroke_width(thinned > 0.5) < preprocessing.stroke_width(fat > 0.5)
+    thinned = normalize.even_out_strokes(fat, fat > 0.5)
+    assert normalize.stroke_width(thinned > 0.5) < normalize.stroke_width(fat > 0.5)
     normal = np.zeros((100, 100), np.float32)
     normal[10:90, 45:58] = 1.0
-    np.testing.assert_array_equal(preprocessing.even_out_strokes(normal, normal > 0.5), normal)
+    np.testing.assert_array_equal(normalize.even_out_strokes(normal, normal > 0.5), normal)
 
 
 def test_otsu_separates_two_modes():
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(0.2, 0.03, 5000), rng.normal(0.8, 0.03, 1000)]).clip(0, 1)
-    assert 0.3 < preprocessing.otsu_threshold(values) < 0.7
+    assert 0.3 < ink.otsu_threshold(values) < 0.7
 
 
 def test_polarity_and_ground_level():
     dark_on_light = np.full((50, 50), 0.9, np.float32)
     dark_on_light[20:30, 20:23] = 0.1
-    assert preprocessing.ground_level(dark_on_light) == pytest.approx(0.9)
-    assert preprocessing.ink_is_dark(dark_on_light, 0.9)
-    assert not preprocessing.ink_is_dark(1.0 - dark_on_light, 0.1)
+    assert ink.ground_level(dark_on_light) == pytest.approx(0.9)
+    assert ink.ink_is_dark(dark_on_light, 0.9)
+    assert not ink.ink_is_dark(1.0 - dark_on_light, 0.1)
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    (b"", "empty"),
-    (b"plain text, not pixels", "not an image"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        (b"", "empty"),
+        (b"plain text, not pixels", "not an image this program reads"),
+    ],
+)
 def test_unreadable_files_are_refused_with_a_reason(tmp_path, content, message):
     path = tmp_path / "input.png"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(preprocessing.ImageError, match=message):
-        preprocessing.open_image(str(path))
+    with pytest.raises(decode.ImageError, match=message):
+        decode.open_image(str(path))
 
 
 def test_a_truncated_png_is_refused(tmp_path):
@@ -166,8 +176,8 @@ def test_a_truncated_png_is_refused(tmp_path):
     seven((400, 400)).save(buffer, "PNG")
     path = tmp_path / "truncated.png"
     path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    with pytest.raises(preprocessing.ImageError, match="damaged or truncated"):
-        preprocessing.open_image(str(path))
+    with pytest.raises(decode.ImageError, match="damaged or truncated"):
+        decode.open_image(str(path))
 
 
 def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
@@ -179,30 +189,38 @@ def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
         raise AssertionError("the image was decoded")
 
     monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", decoding)
-    with pytest.raises(preprocessing.ImageError, match="12000x5000 pixels"):
-        preprocessing.open_image(str(path))
+    with pytest.raises(decode.ImageError, match="more than 50 megapixels.*12000x5000"):
+        decode.open_image(str(path))
 
 
-@pytest.mark.parametrize("array, message", [
-    (np.zeros((0, 5)), "empty"),
-    (np.zeros(10), "expected an image"),
-    (np.zeros((4, 4, 7)), "expected an image"),
-    (np.array([[np.nan, 1.0]]), "NaN"),
-    (np.array([["a"]]), "numeric"),
-])
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.zeros((0, 5)), "empty"),
+        (np.zeros(10), "expected an image"),
+        (np.zeros((4, 4, 7)), "expected an image"),
+        (np.array([[np.nan, 1.0]]), "NaN"),
+        (np.array([["a"]]), "numeric"),
+    ],
+)
 def test_arrays_that_are_no_image_are_refused(array, message):
-    with pytest.raises(preprocessing.ImageError, match=message):
+    with pytest.raises(decode.ImageError, match=message):
         recognition.prepare(array)
 
 
 @hypothesis.settings(max_examples=150, deadline=None)
-@hypothesis.given(hypothesis.extra.numpy.arrays(
-    dtype=hypothesis.strategies.sampled_from([np.uint8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.bool_]),
-    shape=hypothesis.extra.numpy.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=40)))
+@hypothesis.given(
+    hypothesis.extra.numpy.arrays(
+        dtype=hypothesis.strategies.sampled_from(
+            [np.uint8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.bool_]
+        ),
+        shape=hypothesis.extra.numpy.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=40),
+    )
+)
 def test_any_array_gives_valid_inputs_or_a_clear_error(array):
     try:
         inputs, boxes = recognition.prepare(array)
-    except preprocessing.ImageError as error:
+    except decode.ImageError as error:
         assert str(error)
         return
     assert inputs.dtype == np.float32 and inputs.shape[1:] == (28, 28) and len(inputs) == len(boxes)
@@ -217,7 +235,11 @@ def test_otsu_matches_a_plain_histogram_search():
     for split in range(1, 256):
         low, high = histogram[:split], histogram[split:]
         if low.sum() and high.sum():
-            between = low.sum() * high.sum() * (np.average(centres[:split], weights=low) - np.average(centres[split:], weights=high)) ** 2
+            between = (
+                low.sum()
+                * high.sum()
+                * (np.average(centres[:split], weights=low) - np.average(centres[split:], weights=high)) ** 2
+            )
             if between > best:
                 best, best_split = between, split
-    assert preprocessing.otsu_threshold(values) == pytest.approx(edges[best_split])
+    assert ink.otsu_threshold(values) == pytest.approx(edges[best_split])

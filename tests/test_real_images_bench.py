@@ -1,4 +1,5 @@
-"""Tests of the people's-images bench: the generator ``bench/real_images.py`` and the scorer ``bench/real_image_accuracy.py``.
+"""Tests of the people's-images bench: the generator ``bench/real_images.py`` and the scorer
+``bench/real_image_accuracy.py``.
 
 Both run on a tiny stand-in for MNIST drawn from the generator's own stroke templates, so the tests
 need no data file and take seconds; the scorer's test trains a one-epoch model on it.
@@ -10,13 +11,13 @@ import pathlib
 
 import numpy as np
 import pytest
+import real_image_accuracy
+import real_images
 from PIL import Image
 from PIL import ImageOps
 
-from bench import real_image_accuracy
-from bench import real_images
+from number_recognition import config
 from number_recognition import data
-from number_recognition import defaults
 from number_recognition import models
 
 COUNT = 2
@@ -25,8 +26,8 @@ SEED = 3
 
 def stroke_digits(rng, count):
     """``count`` MNIST-like images (a stroke digit in a 20x20 box, centred in 28x28) and their labels."""
-    size, box = defaults.IMAGE_SIZE, defaults.DIGIT_BOX
-    labels = np.arange(count) % defaults.NUM_CLASSES
+    size, box = config.IMAGE_SIZE, config.DIGIT_BOX
+    labels = np.arange(count) % config.NUM_CLASSES
     images = np.zeros((count, size, size), np.uint8)
     for image, label in zip(images, labels):
         coverage = real_images.fit(real_images.strokes_coverage(rng, int(label), box, real_images.Hand(rng)), box, box)
@@ -84,7 +85,11 @@ def test_images_decode_in_the_format_of_their_kind(generated):
             else:
                 assert image.format == "PNG"
             if row["kind"] == "scan":
-                assert image.mode == "L" and image.width == image.height and image.width in (16, 32) + tuple(range(64, 129))
+                assert (
+                    image.mode == "L"
+                    and image.width == image.height
+                    and image.width in (16, 32) + tuple(range(64, 129))
+                )
 
 
 def test_transparent_images_hold_their_strokes_in_alpha(generated):
@@ -139,8 +144,8 @@ def test_generate_refuses_an_unknown_kind(tmp_path):
 def tiny_model(tmp_path_factory, mnist_stand_in):
     """A one-epoch MLP with one small hidden layer, saved as .keras."""
     (x_train, y_train), _ = data.load_mnist(mnist_stand_in)
-    model = models.build_mlp(hidden_units=(16,))
-    models.compile_model(model, defaults.LEARNING_RATE, total_steps=len(x_train) // 32)
+    model = models.build_mlp(config.MLPConfig(hidden_units=(16,)))
+    models.compile_model(model, 1e-3, total_steps=len(x_train) // 32, label_smoothing=0.1)
     model.fit(data.to_inputs(x_train), data.to_one_hot(y_train), batch_size=32, epochs=1, verbose=0)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     model.save(path)
@@ -148,7 +153,9 @@ def tiny_model(tmp_path_factory, mnist_stand_in):
 
 
 def test_scorer_generates_a_set_scores_both_readers_and_lists_failures(tmp_path, capsys, mnist_stand_in, tiny_model):
-    lines = real_image_accuracy.main(["--data", mnist_stand_in, "--model", tiny_model, "--out", str(tmp_path), "--count", "1", "--seed", "0"])
+    lines = real_image_accuracy.main(
+        ["--data", mnist_stand_in, "--model", tiny_model, "--out", str(tmp_path), "--count", "1", "--seed", "0"]
+    )
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert printed == lines
     assert [line["kind"] for line in printed] == list(real_images.KINDS) + ["total"]

@@ -9,9 +9,9 @@ import pytest
 
 import recognize
 from number_recognition import data
-from number_recognition import inference
-from number_recognition import models
-from number_recognition import recognition
+from number_recognition.reading import inference
+from number_recognition.reading import model_file
+from number_recognition.reading import recognition
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +24,15 @@ def test_mnist_digits_saved_as_png_keep_their_accuracy(trained_model, mnist_test
     """1,000 test digits through files and preprocessing score within 0.5 points of Keras on the arrays."""
     model_path, _ = trained_model
     x_test, y_test = mnist_test[0][:1000], mnist_test[1][:1000]
-    keras_accuracy = np.mean(models.load_model(model_path).predict(data.to_inputs(x_test), verbose=0).argmax(1) == y_test)
+    keras_accuracy = np.mean(
+        model_file.load_keras_model(model_path).predict(data.to_inputs(x_test), verbose=0).argmax(1) == y_test
+    )
     paths = []
     for index, image in enumerate(x_test):
         paths.append(tmp_path / f"{index:04d}.png")
         PIL.Image.fromarray(image).save(paths[-1])
     results = list(recognition.recognize_many(paths, inference.load_predictor(model_path)))
-    file_accuracy = np.mean([result["prediction"] == str(label) for result, label in zip(results, y_test)])
+    file_accuracy = np.mean([result.prediction == str(label) for result, label in zip(results, y_test)])
     assert file_accuracy >= keras_accuracy - 0.005, (file_accuracy, keras_accuracy)
 
 
@@ -40,7 +42,7 @@ def compose_number(digits, rng):
     pieces = []
     for digit in digits:
         rows, columns = np.nonzero(digit > 30)
-        crop = digit[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
+        crop = digit[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
         scale = height * rng.uniform(0.85, 1.1) / crop.shape[0]
         size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
         pieces.append(np.asarray(PIL.Image.fromarray(crop).resize(size, PIL.Image.Resampling.BICUBIC)))
@@ -49,8 +51,9 @@ def compose_number(digits, rng):
     left = 20
     for piece, gap in zip(pieces, gaps):
         top = height // 2 + int(rng.integers(-height // 10, height // 10 + 1))
-        page[top:top + piece.shape[0], left:left + piece.shape[1]] = np.maximum(
-            page[top:top + piece.shape[0], left:left + piece.shape[1]], piece)
+        page[top : top + piece.shape[0], left : left + piece.shape[1]] = np.maximum(
+            page[top : top + piece.shape[0], left : left + piece.shape[1]], piece
+        )
         left += piece.shape[1] + gap
     return 255 - page
 
@@ -70,9 +73,9 @@ def test_numbers_of_2_to_6_mnist_digits_are_read_exactly(trained_model, mnist_te
             PIL.Image.fromarray(compose_number(x_test[chosen], rng)).save(path)
             result = recognition.recognize(str(path), predictor)
             expected = "".join(str(label) for label in y_test[chosen])
-            correct += result["prediction"] == expected
+            correct += result.prediction == expected
             total += 1
-            assert len(result["digits"]) == length, (expected, result["prediction"])
+            assert len(result.digits) == length, (expected, result.prediction)
     assert correct / total >= 0.95, f"{correct} of {total} numbers read exactly"
 
 
@@ -98,7 +101,7 @@ def test_images_without_a_digit_give_no_prediction(name, small_model, tmp_path, 
     path = tmp_path / f"{name.replace(' ', '_')}.png"
     PIL.Image.fromarray(blank_images()[name]).save(path)
     result = recognition.recognize(str(path), inference.load_predictor(small_model))
-    assert result["prediction"] is None and result["confidence"] is None and result["digits"] == []
+    assert result.prediction is None and result.confidence is None and result.digits == []
     recognize.main([str(path), "--model", small_model])
     assert capsys.readouterr().out == f"{path}: no digit found\n"
 
@@ -110,8 +113,9 @@ def test_arrays_and_files_give_the_same_result(small_model, tmp_path):
     PIL.Image.fromarray(image).save(path)
     predictor = inference.load_predictor(small_model)
     from_file, from_array = recognition.recognize(str(path), predictor), recognition.recognize(image, predictor)
-    assert from_array["path"] is None and from_file["path"] == str(path)
-    assert from_file["digits"] == from_array["digits"] and from_file["digits"][0]["box"] == [27, 10, 33, 70]
+    assert from_array.path is None and from_file.path == str(path)
+    assert from_file.as_json()["digits"] == from_array.as_json()["digits"]
+    assert from_file.digits[0].box == (27, 10, 33, 70)
 
 
 @pytest.fixture
@@ -154,14 +158,21 @@ def test_cli_single_reads_the_whole_image_as_one_digit(image_folder, small_model
     assert len(result["digits"]) == 1 and result["digits"][0]["box"] == [10, 8, 46, 52]
 
 
-def test_cli_saves_the_inputs_the_model_saw(image_folder, small_model, tmp_path):
+def test_cli_saves_the_inputs_the_model_saw_apart_per_image(image_folder, small_model, tmp_path, capsys):
     out = tmp_path / "seen"
-    recognize.main([str(image_folder / "b_two.png"), "--model", small_model, "--save-input", str(out)])
-    assert sorted(os.listdir(out)) == ["b_two_input1.png", "b_two_input2.png", "b_two_probabilities.png"]
-    with PIL.Image.open(out / "b_two_input1.png") as image:
+    (image_folder / "again").mkdir()
+    PIL.Image.open(image_folder / "a_one.png").save(image_folder / "again" / "b_two.png")
+    recognize.main(
+        [str(image_folder / "b_two.png"), str(image_folder / "again"), "--model", small_model, "--save-input", str(out)]
+    )
+    assert sorted(os.listdir(out)) == ["0001-b_two", "0002-b_two"]
+    assert sorted(os.listdir(out / "0001-b_two")) == ["input1.png", "input2.png", "probabilities.png"]
+    assert sorted(os.listdir(out / "0002-b_two")) == ["input1.png", "probabilities.png"]
+    with PIL.Image.open(out / "0001-b_two" / "input1.png") as image:
         assert image.size == (28, 28)
-    with PIL.Image.open(out / "b_two_probabilities.png") as image:
+    with PIL.Image.open(out / "0001-b_two" / "probabilities.png") as image:
         assert image.format == "PNG" and image.size[1] > 300
+    assert f"to {out / '0002-b_two'}" in capsys.readouterr().err
 
 
 def bad_inputs(folder):
@@ -217,12 +228,12 @@ class JoinJudge:
 @pytest.mark.parametrize("joined_confidence, expected_digits", [(0.95, 1), (0.7, 2)])
 def test_close_pieces_are_joined_only_when_read_better_as_one(joined_confidence, expected_digits):
     image = np.full((100, 120), 255, np.uint8)
-    image[20:70, 30:36] = 0       # the left stroke and bar of an open 4...
+    image[20:70, 30:36] = 0  # the left stroke and bar of an open 4...
     image[64:70, 30:58] = 0
-    image[15:90, 62:68] = 0       # ...and its right stroke, a few pixels away
+    image[15:90, 62:68] = 0  # ...and its right stroke, a few pixels away
     inputs, boxes = recognition.prepare(image, predictor=JoinJudge(joined_confidence))
     assert len(inputs) == expected_digits
-    assert boxes == ([[30, 15, 68, 90]] if expected_digits == 1 else [[30, 20, 58, 70], [62, 15, 68, 90]])
+    assert boxes == ([(30, 15, 68, 90)] if expected_digits == 1 else [(30, 20, 58, 70), (62, 15, 68, 90)])
     far_apart = np.full((100, 160), 255, np.uint8)
     far_apart[20:70, 30:36] = 0
     far_apart[64:70, 30:58] = 0

@@ -5,7 +5,7 @@ import collections
 import numpy as np
 import pytest
 
-from number_recognition import segmentation
+from number_recognition.reading import segmentation
 
 
 def flood_fill_labels(mask):
@@ -23,8 +23,12 @@ def flood_fill_labels(mask):
             for row_step in (-1, 0, 1):
                 for column_step in (-1, 0, 1):
                     neighbour = (row + row_step, column + column_step)
-                    if (0 <= neighbour[0] < mask.shape[0] and 0 <= neighbour[1] < mask.shape[1]
-                            and mask[neighbour] and not labels[neighbour]):
+                    if (
+                        0 <= neighbour[0] < mask.shape[0]
+                        and 0 <= neighbour[1] < mask.shape[1]
+                        and mask[neighbour]
+                        and not labels[neighbour]
+                    ):
                         labels[neighbour] = count
                         queue.append(neighbour)
     return labels, count
@@ -57,11 +61,11 @@ def bar(mask, top, bottom, left, right):
 
 def test_digits_come_left_to_right_and_specks_and_dust_are_dropped():
     mask = np.zeros((60, 200), bool)
-    bar(mask, 10, 50, 120, 126)   # a '1' on the right
-    bar(mask, 10, 50, 20, 26)     # a '1' on the left
-    bar(mask, 10, 50, 60, 90)     # a wide stroke in the middle
-    bar(mask, 55, 57, 150, 152)   # a speck
-    mask[2, 198] = True           # dust
+    bar(mask, 10, 50, 120, 126)  # a '1' on the right
+    bar(mask, 10, 50, 20, 26)  # a '1' on the left
+    bar(mask, 10, 50, 60, 90)  # a wide stroke in the middle
+    bar(mask, 55, 57, 150, 152)  # a speck
+    mask[2, 198] = True  # dust
     digits = segmentation.group_digits(mask)
     assert [box for box, _ in digits] == [(20, 10, 26, 50), (60, 10, 90, 50), (120, 10, 126, 50)]
     assert all(members.sum() == (box[2] - box[0]) * (box[3] - box[1]) for box, members in digits)
@@ -69,9 +73,9 @@ def test_digits_come_left_to_right_and_specks_and_dust_are_dropped():
 
 def test_pieces_stacked_above_one_another_are_one_digit():
     mask = np.zeros((60, 100), bool)
-    bar(mask, 5, 9, 20, 45)       # the bar of a '5'
-    bar(mask, 12, 50, 18, 44)     # its body, not touching the bar
-    bar(mask, 10, 50, 70, 74)     # a '1' beside it
+    bar(mask, 5, 9, 20, 45)  # the bar of a '5'
+    bar(mask, 12, 50, 18, 44)  # its body, not touching the bar
+    bar(mask, 10, 50, 70, 74)  # a '1' beside it
     digits = segmentation.group_digits(mask)
     assert [box for box, _ in digits] == [(18, 5, 45, 50), (70, 10, 74, 50)]
 
@@ -79,9 +83,9 @@ def test_pieces_stacked_above_one_another_are_one_digit():
 def test_a_broken_thin_stroke_is_one_digit():
     mask = np.zeros((28, 28), bool)
     bar(mask, 4, 14, 14, 15)
-    bar(mask, 14, 24, 15, 16)     # touches the upper piece only diagonally...
+    bar(mask, 14, 24, 15, 16)  # touches the upper piece only diagonally...
     mask[14, 14] = False
-    bar(mask, 4, 12, 14, 15)      # ...after a gap that thresholding left
+    bar(mask, 4, 12, 14, 15)  # ...after a gap that thresholding left
     digits = segmentation.group_digits(mask)
     assert len(digits) == 1
 
@@ -91,7 +95,7 @@ def test_single_keeps_every_piece_as_one_digit():
     bar(mask, 5, 35, 10, 15)
     bar(mask, 5, 35, 60, 65)
     assert len(segmentation.group_digits(mask)) == 2
-    (box, members), = segmentation.group_digits(mask, single=True)
+    ((box, members),) = segmentation.group_digits(mask, single=True)
     assert box == (10, 5, 65, 35) and members.sum() == 300
 
 

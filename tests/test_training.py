@@ -9,50 +9,50 @@ import numpy as np
 import PIL.Image
 import pytest
 
-import conftest
 import evaluate
 import train
+from number_recognition import config
 from number_recognition import keras_import
 from number_recognition import models
 from number_recognition import training
 
 
-@pytest.mark.parametrize("architecture, layer_names", [
-    ("mlp", {"Flatten", "Dense", "Dropout"}),
-    ("cnn", {"Reshape", "Conv2D", "BatchNormalization", "MaxPooling2D", "Dense"}),
-])
+@pytest.mark.parametrize(
+    "architecture, layer_names",
+    [
+        ("mlp", {"Flatten", "Dense", "Dropout"}),
+        ("cnn", {"Reshape", "Conv2D", "BatchNormalization", "MaxPooling2D", "Dense"}),
+    ],
+)
 def test_architectures_build_with_mnist_shapes(architecture, layer_names):
-    model = models.build_model(architecture)
+    model = models.build_model(config.make_config(architecture))
     assert model.input_shape == (None, 28, 28) and model.output_shape == (None, 10)
     assert layer_names <= {type(layer).__name__ for layer in model.layers}
     if architecture == "mlp":
         assert {type(layer).__name__ for layer in model.layers} <= {"Flatten", "Dense", "Dropout"}
 
 
-def test_mlp_widths_follow_the_arguments():
-    model = models.build_mlp((32, 16), dropout=0.0)
+def test_mlp_widths_follow_the_config():
+    model = models.build_mlp(config.MLPConfig(hidden_units=(32, 16), dropout=0.0))
     assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [32, 16, 10]
-    with pytest.raises(ValueError):
-        models.build_mlp((0,))
-    with pytest.raises(ValueError):
-        models.build_model("transformer")
 
 
 @pytest.mark.parametrize("architecture", ["mlp", "cnn"])
 @pytest.mark.parametrize("augment", [False, True])
-def test_each_architecture_trains_one_epoch_on_tiny_data(architecture, augment):
-    arrays = conftest.synthetic_mnist(train_count=200)
-    model, history = training.train(arrays["x_train"], arrays["y_train"], architecture=architecture, epochs=1,
-                                    batch_size=32, hidden_units=(32,), augment=augment, verbose=0)
+def test_each_architecture_trains_one_epoch_on_tiny_data(architecture, augment, synthetic_mnist):
+    arrays = synthetic_mnist(train_count=200)
+    widths = {"hidden_units": (32,)} if architecture == "mlp" else {}
+    settings = config.make_config(architecture, epochs=1, batch_size=32, augment=augment, **widths)
+    model, history = training.train(arrays["x_train"], arrays["y_train"], settings, verbose=0)
     assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
     assert history["best_epoch"] == 1 and history["fit_seconds"] > 0
     assert model.predict(arrays["x_test"][:4] / 255.0, verbose=0).shape == (4, 10)
 
 
-def test_best_validation_epoch_is_kept():
-    arrays = conftest.synthetic_mnist(train_count=300)
-    model, history = training.train(arrays["x_train"], arrays["y_train"], epochs=4, batch_size=32,
-                                    hidden_units=(16,), learning_rate=0.01, verbose=0)
+def test_best_validation_epoch_is_kept(synthetic_mnist):
+    arrays = synthetic_mnist(train_count=300)
+    settings = config.MLPConfig(epochs=4, batch_size=32, hidden_units=(16,), learning_rate=0.01)
+    model, history = training.train(arrays["x_train"], arrays["y_train"], settings, verbose=0)
     best = history["best_epoch"]
     assert history["val_accuracy"][best - 1] == max(history["val_accuracy"])
     validation_inputs = arrays["x_train"][240:] / 255.0
@@ -60,12 +60,12 @@ def test_best_validation_epoch_is_kept():
     assert accuracy == pytest.approx(history["val_accuracy"][best - 1], abs=1e-6)
 
 
-def test_same_seed_gives_the_same_weights():
-    arrays = conftest.synthetic_mnist(train_count=120)
+def test_same_seed_gives_the_same_weights(synthetic_mnist):
+    arrays = synthetic_mnist(train_count=120)
 
     def weights(seed):
-        model, _ = training.train(arrays["x_train"], arrays["y_train"], epochs=1, batch_size=32,
-                                  hidden_units=(16,), augment=True, seed=seed, verbose=0)
+        settings = config.MLPConfig(epochs=1, batch_size=32, hidden_units=(16,), augment=True, seed=seed)
+        model, _ = training.train(arrays["x_train"], arrays["y_train"], settings, verbose=0)
         return model.get_weights()
 
     first, second, other = weights(3), weights(3), weights(4)
@@ -75,9 +75,9 @@ def test_same_seed_gives_the_same_weights():
 
 def test_interrupted_save_leaves_the_previous_model_intact(tmp_path, monkeypatch):
     path = tmp_path / "model.keras"
-    models.build_mlp((8,)).save(path)
+    models.build_mlp(config.MLPConfig(hidden_units=(8,))).save(path)
     before = path.read_bytes()
-    model = models.build_mlp((4,))
+    model = models.build_mlp(config.MLPConfig(hidden_units=(4,)))
     keras = keras_import.import_keras()
 
     def save_half_then_interrupt(self, target, *arguments, **keywords):
@@ -116,8 +116,27 @@ def assert_png(path):
 
 def test_train_then_evaluate_round_trip_through_the_scripts(tiny_npz, tmp_path, capsys):
     model_path, out = tmp_path / "models" / "mlp.keras", tmp_path / "outputs"
-    train.main(["--data", tiny_npz, "--model", str(model_path), "--out", str(out), "--epochs", "2",
-                "--batch-size", "32", "--hidden", "64", "32", "--lr", "0.005", "--seed", "7"])
+    train.main(
+        [
+            "--data",
+            tiny_npz,
+            "--model",
+            str(model_path),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--hidden",
+            "64",
+            "32",
+            "--lr",
+            "0.005",
+            "--seed",
+            "7",
+        ]
+    )
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2 and history["best_epoch"] in (1, 2)
     for name in ("history_loss.png", "history_accuracy.png"):
@@ -134,8 +153,14 @@ def test_train_then_evaluate_round_trip_through_the_scripts(tiny_npz, tmp_path, 
         assert_png(out / name)
 
 
-@pytest.mark.parametrize("content, message", [(None, "no model at"), (b"garbage", "not a .keras model"),
-                                              (b"PK\x05\x06" + b"\x00" * 18, "cannot load the model")])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no model at"),
+        (b"garbage", "not a .keras model"),
+        (b"PK\x05\x06" + b"\x00" * 18, "cannot read the model"),
+    ],
+)
 def test_evaluate_refuses_a_missing_or_corrupt_model(tiny_npz, tmp_path, capsys, content, message):
     path = tmp_path / "model.keras"
     if content is not None:
@@ -159,10 +184,28 @@ def test_default_model_reaches_the_accuracy_bar_on_real_mnist(trained_model, mni
 def test_scripts_print_no_tensorflow_start_up_noise(tiny_npz, tmp_path):
     """A real process, since TensorFlow's C++ runtime writes to file descriptor 2 directly."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
-    command = [sys.executable, "train.py", "--data", tiny_npz, "--epochs", "1", "--hidden", "8",
-               "--model", str(tmp_path / "m.keras"), "--out", str(tmp_path)]
-    finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300,
-                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    command = [
+        sys.executable,
+        "train.py",
+        "--data",
+        tiny_npz,
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--model",
+        str(tmp_path / "m.keras"),
+        "--out",
+        str(tmp_path),
+    ]
+    finished = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert finished.returncode == 0, finished.stderr
     assert finished.stderr == ""
     assert "saved the model to" in finished.stdout

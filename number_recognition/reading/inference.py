@@ -1,33 +1,26 @@
 """Run a saved ``.keras`` model with NumPy alone, so that reading a digit does not start TensorFlow.
 
 Importing TensorFlow takes seconds and hundreds of megabytes, far more than the forward pass of a
-small MNIST model. A ``.keras`` file is a zip archive holding ``config.json`` (the architecture) and
-``model.weights.h5`` (the variables), so this module reads both and runs the forward pass in float32
-NumPy. It understands ``Sequential`` models and ``Functional`` models that are a plain chain, built
-from the layers the project uses (see ``LAYER_BUILDERS``). Anything else raises
-``UnsupportedModelError``, and ``load_predictor`` then falls back to Keras, so every valid model
-still works, only slower.
+small MNIST model, so this module reads the archive (see ``model_file``) and runs the forward pass in
+float32 NumPy. It understands ``Sequential`` models built from the layers the project's models use
+(see ``LAYER_BUILDERS``) that map a (28, 28) or (28, 28, 1) image to 10 softmax probabilities.
+Anything else raises ``UnsupportedModelError``, and ``load_predictor`` then falls back to Keras, so
+every valid model still works, only slower.
 
 The weights file does not use the layer names of the config: Keras stores each layer under the
 snake_case of its class name, made unique per model in layer order (``dense``, ``dense_1``, ...), as
-``layers/<that name>/vars/<index>``. A Sequential model leaves its InputLayer out of that list, a
-Functional model does not. Every variable's shape is checked against the config before use.
+``layers/<that name>/vars/<index>``, leaving out the InputLayer. Every variable's declared shape is
+checked against the config before it is read.
 """
 
-import io
-import json
 import re
 import zipfile
 import zlib
 
 import numpy as np
 
-from number_recognition import models
-
-CONFIG_MEMBER = "config.json"
-WEIGHTS_MEMBER = "model.weights.h5"
-# Keras can also store the variables as .npz; this path does not read that layout, Keras does.
-NPZ_WEIGHTS_MEMBER = "model.weights.npz"
+from number_recognition import config
+from number_recognition.reading import model_file
 
 # Images are pushed through the whole network in chunks so that the largest temporary array (the
 # im2col matrix of a convolution) stays near this size, whatever the number of images. Chunks of a
@@ -79,35 +72,43 @@ class InputShapeError(ValueError):
 class NumpyModel:
     """A ``.keras`` model evaluated with NumPy: ``NumpyModel.from_file(path).predict(images)``."""
 
-    def __init__(self, path, input_shape, output_shape, steps, chunk_images):
+    def __init__(self, path, input_shape, output_shape, steps, chunk_images, ends_in_softmax):
         self.path = path
         self.input_shape = input_shape
         self.output_shape = output_shape
         self.steps = steps
         self.chunk_images = chunk_images
+        self.ends_in_softmax = ends_in_softmax
 
     @classmethod
     def from_file(cls, path):
-        """Read ``path``; raise ``models.ModelFileError`` if it is damaged, ``UnsupportedModelError`` if it is exotic."""
-        models.check_model_file(path)
+        """Read ``path``; raise ``ModelFileError`` if it is damaged, ``UnsupportedModelError`` if it is exotic."""
+        model_file.check_model_file(path)
         # Only loading needs h5py, so importing this module does not pay for it.
         import h5py
 
         try:
             with zipfile.ZipFile(path) as archive:
-                model_config = _read_config(path, archive)
-                with _open_weights(path, archive) as weights_stream, h5py.File(weights_stream, "r") as weights_file:
+                model_config = model_file.read_config(path, archive)
+                try:
+                    weights_stream = model_file.open_weights(path, archive)
+                except model_file.NotNumpyReadable as error:
+                    raise UnsupportedModelError(str(error)) from error
+                with weights_stream, h5py.File(weights_stream, "r") as weights_file:
                     return cls(path, *_build_network(model_config, weights_file))
+        except NonFiniteWeightsError as error:
+            raise model_file.not_a_digit_model(path, str(error)) from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise _damaged(path, f"{type(error).__name__}: {error}") from error
+            raise model_file.damaged(path, f"{type(error).__name__}: {error}") from error
 
     def predict(self, images):
         """Return float32 class probabilities, one row per image, for float32 images in [0, 1]."""
         images = np.asarray(images, dtype=np.float32)
-        if images.shape[1:] != self.input_shape:
+        if images.shape[1:3] != self.input_shape[:2] or images.size != len(images) * np.prod(self.input_shape):
             raise InputShapeError(
                 f"the model takes images of shape (n, {', '.join(map(str, self.input_shape))}), got {images.shape}"
             )
+        images = images.reshape((len(images),) + self.input_shape)
         outputs = np.empty((len(images),) + self.output_shape, dtype=np.float32)
         for start in range(0, len(images), self.chunk_images):
             values = images[start : start + self.chunk_images]
@@ -118,113 +119,53 @@ class NumpyModel:
 
 
 class KerasModel:
-    """The same ``predict`` as ``NumpyModel``, computed by Keras; used for models NumPy cannot run."""
+    """The same ``predict`` as ``NumpyModel``, computed by Keras; used for models NumPy cannot run.
+
+    Keras gives no reliable way to tell a final softmax from the outside, so every prediction is
+    checked instead: finite probabilities that sum to 1, or the model is refused.
+    """
 
     def __init__(self, path, reason=None):
         self.path = path
         # Why the NumPy path was not used, so a slow start can be explained to the user.
         self.reason = reason
-        self.model = models.load_model(path)
+        self.model = model_file.load_keras_model(path)
+        self.input_shape = tuple(self.model.input_shape[1:])
+        self.output_shape = tuple(self.model.output_shape[1:])
+        self.ends_in_softmax = True
 
     def predict(self, images):
         """Return float32 class probabilities, one row per image, for float32 images in [0, 1]."""
         images = np.asarray(images, dtype=np.float32)
         # Keras cannot predict on an empty batch, yet a picture without digits gives exactly that.
         if len(images) == 0:
-            return np.zeros((0,) + tuple(self.model.output_shape[1:]), dtype=np.float32)
-        return np.asarray(self.model.predict(images, verbose=0), dtype=np.float32)
+            return np.zeros((0,) + self.output_shape, dtype=np.float32)
+        outputs = np.asarray(self.model.predict(images.reshape((-1,) + self.input_shape), verbose=0), np.float32)
+        if not np.all(np.isfinite(outputs)) or not np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3):
+            raise model_file.not_a_digit_model(
+                self.path, "its outputs are not probabilities (NaN, or not summing to 1)"
+            )
+        return outputs
 
 
 def load_predictor(path):
-    """Return a ``NumpyModel`` for ``path``, or a ``KerasModel`` when the model is beyond NumPy's reach."""
-    models.check_model_file(path)
+    """Return a ``NumpyModel`` for ``path``, or a ``KerasModel`` when the model is beyond NumPy's reach.
+
+    Either way the model must map a (28, 28) or (28, 28, 1) image to 10 probabilities.
+    """
+    model_file.check_model_file(path)
     try:
-        return NumpyModel.from_file(path)
+        predictor = NumpyModel.from_file(path)
     except UnsupportedModelError as error:
-        return KerasModel(path, reason=str(error))
-
-
-def _damaged(path, reason):
-    return models.ModelFileError(f"cannot read the model {path} ({reason}): run python train.py to make a new one")
-
-
-def _read_config(path, archive):
-    """Return the parsed ``config.json`` of an open ``.keras`` archive."""
-    if CONFIG_MEMBER not in archive.namelist():
-        raise _damaged(path, f"no {CONFIG_MEMBER} inside")
-    try:
-        model_config = json.loads(archive.read(CONFIG_MEMBER))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _damaged(path, f"{CONFIG_MEMBER} is not valid JSON: {error}") from error
-    if not isinstance(model_config, dict) or not isinstance(model_config.get("config"), dict):
-        raise _damaged(path, f"{CONFIG_MEMBER} does not describe a model")
-    return model_config
-
-
-def _open_weights(path, archive):
-    """Return a seekable binary stream of ``model.weights.h5`` for h5py.
-
-    Keras stores the weights uncompressed, so h5py can read them in place and fetch only the layer
-    variables: a compiled model's file also holds the optimizer's state, often twice their size.
-    """
-    names = archive.namelist()
-    if WEIGHTS_MEMBER not in names:
-        if NPZ_WEIGHTS_MEMBER in names:
-            raise UnsupportedModelError(f"{path} stores its weights as {NPZ_WEIGHTS_MEMBER}")
-        raise _damaged(path, f"no {WEIGHTS_MEMBER} inside")
-    member = archive.getinfo(WEIGHTS_MEMBER)
-    if member.compress_type != zipfile.ZIP_STORED:
-        # A compressed member cannot be read in place, so it is decompressed into memory.
-        return io.BytesIO(archive.read(WEIGHTS_MEMBER))
-    return _StoredMember(path, member)
-
-
-class _StoredMember(io.RawIOBase):
-    """A read-only, seekable view of one uncompressed member of a zip archive.
-
-    ``zipfile``'s own member stream (before Python 3.12) rereads the member from its start on every
-    backward seek, which HDF5's scattered reads would make quadratic.
-    """
-
-    def __init__(self, path, member):
-        super().__init__()
-        self.file = open(path, "rb")
-        # The member's data follows its local header: 30 fixed bytes, then its name and extra field,
-        # whose lengths are the little-endian 16-bit numbers at offsets 26 and 28 (PKWARE APPNOTE 4.3.7).
-        self.file.seek(member.header_offset)
-        header = self.file.read(30)
-        if len(header) != 30 or header[:4] != b"PK\x03\x04":
-            self.file.close()
-            raise zipfile.BadZipFile(f"bad local header for {member.filename}")
-        name_length, extra_length = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
-        self.start = member.header_offset + 30 + name_length + extra_length
-        self.size = member.file_size
-        self.position = 0
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def seek(self, offset, whence=io.SEEK_SET):
-        origin = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
-        self.position = max(0, origin + offset)
-        return self.position
-
-    def tell(self):
-        return self.position
-
-    def readinto(self, buffer):
-        wanted = max(0, min(len(buffer), self.size - self.position))
-        self.file.seek(self.start + self.position)
-        count = self.file.readinto(memoryview(buffer).cast("B")[:wanted])
-        self.position += count
-        return count
-
-    def close(self):
-        self.file.close()
-        super().close()
+        predictor = KerasModel(path, reason=str(error))
+    size = config.IMAGE_SIZE
+    if predictor.input_shape not in ((size, size), (size, size, 1)):
+        raise model_file.not_a_digit_model(path, f"it takes images of shape {predictor.input_shape}, not (28, 28)")
+    if predictor.output_shape != (config.NUM_CLASSES,):
+        raise model_file.not_a_digit_model(path, f"it gives outputs of shape {predictor.output_shape}, not 10 digits")
+    if not predictor.ends_in_softmax:
+        raise model_file.not_a_digit_model(path, "its last layer is not a softmax, so it gives no probabilities")
+    return predictor
 
 
 def _build_network(model_config, weights_file):
@@ -236,45 +177,54 @@ def _build_network(model_config, weights_file):
     stored_names = set(weight_groups.keys()) if weight_groups is not None else set()
     known_names = {stored_name for stored_name, _ in layers if stored_name is not None}
     if not stored_names <= known_names:
-        raise UnsupportedModelError(f"the weights hold layers the config does not name: {sorted(stored_names - known_names)}")
+        raise UnsupportedModelError(
+            f"the weights hold layers the config does not name: {sorted(stored_names - known_names)}"
+        )
     steps = []
     largest_temporary = 1
     for stored_name, layer in layers:
         name = layer["config"]["name"]
         builder = LAYER_BUILDERS.get(layer.get("class_name"))
         if builder is None or layer.get("registered_name") is not None:
-            raise UnsupportedModelError(f"layer {name!r} is a {layer.get('class_name')}, which the NumPy path does not implement")
+            raise UnsupportedModelError(
+                f"layer {name!r} is a {layer.get('class_name')}, which the NumPy path does not implement"
+            )
         _check_dtype(f"layer {name!r}", layer["config"].get("dtype"))
         weights = _layer_weights(weights_file, stored_name, name) if stored_name is not None else []
         try:
             step, shape, temporary = builder(name, layer["config"], shape, weights)
         except (KeyError, TypeError, IndexError) as error:
-            raise UnsupportedModelError(f"layer {name!r} has a config the NumPy path cannot read ({error!r})") from error
+            raise UnsupportedModelError(
+                f"layer {name!r} has a config the NumPy path cannot read ({error!r})"
+            ) from error
         if min(shape, default=1) < 1:
             raise UnsupportedModelError(f"layer {name!r} would output the empty shape {shape}")
         if step is not None:
             steps.append(step)
         largest_temporary = max(largest_temporary, temporary, int(np.prod(shape)))
     chunk_images = max(1, min(MAX_CHUNK_IMAGES, CHUNK_BYTES // (4 * largest_temporary)))
-    return input_shape, shape, steps, chunk_images
+    ends_in_softmax = layers[-1][1]["config"].get("activation") == "softmax"
+    return input_shape, shape, steps, chunk_images, ends_in_softmax
+
+
+class NonFiniteWeightsError(ValueError):
+    """The model holds weights no trained model has (NaN or infinite)."""
 
 
 def _layer_chain(model_config):
     """Return ``(stored name, layer config)`` in layer order; the stored name is None when Keras saves none."""
     class_name = model_config.get("class_name")
     layers = model_config["config"].get("layers")
-    if class_name not in ("Sequential", "Functional") or not isinstance(layers, list) or not layers:
-        raise UnsupportedModelError(f"the model is a {class_name}; the NumPy path runs Sequential and Functional models")
+    if class_name != "Sequential" or not isinstance(layers, list) or not layers:
+        raise UnsupportedModelError(f"the model is a {class_name}; the NumPy path runs Sequential models")
     for layer in layers:
         if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict) or "name" not in layer["config"]:
             raise UnsupportedModelError(f"the model lists a layer the NumPy path cannot read: {layer!r:.80}")
-    if class_name == "Functional":
-        _check_chain(model_config["config"])
     used_names = {}
     chain = []
     for layer in layers:
         # Sequential.layers, which Keras walks to name the weight groups, leaves out the InputLayer.
-        if class_name == "Sequential" and layer.get("class_name") == "InputLayer":
+        if layer.get("class_name") == "InputLayer":
             chain.append((None, layer))
             continue
         base = _snake_case(str(layer.get("class_name")))
@@ -294,42 +244,6 @@ def _snake_case(class_name):
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def _single_reference(references):
-    """Reduce Keras' ``input_layers``/``output_layers`` (one ``[name, 0, 0]`` or a list of them) to one name."""
-    if isinstance(references, list) and len(references) == 1 and isinstance(references[0], list):
-        references = references[0]
-    if not (isinstance(references, list) and len(references) == 3 and references[1:] == [0, 0]):
-        raise UnsupportedModelError(f"the model has several inputs or outputs ({references}); the NumPy path runs single chains")
-    return references[0]
-
-
-def _check_chain(config):
-    """Refuse a Functional model unless each layer's one input is the previous layer's output."""
-    layers = config["layers"]
-    if layers[0].get("class_name") != "InputLayer" or _single_reference(config.get("input_layers")) != layers[0]["config"]["name"]:
-        raise UnsupportedModelError("the Functional model does not start with its InputLayer")
-    for previous, layer in zip(layers, layers[1:]):
-        if _caller(layer) != [previous["config"]["name"], 0, 0]:
-            raise UnsupportedModelError(f"layer {layer['config']['name']!r} does not simply take the previous layer's output: the model is not a plain chain")
-    if _single_reference(config.get("output_layers")) != layers[-1]["config"]["name"]:
-        raise UnsupportedModelError("the Functional model's output is not its last layer")
-
-
-def _caller(layer):
-    """The ``[layer name, node, tensor]`` a layer is called on, or None unless it is called once on one tensor."""
-    nodes = layer.get("inbound_nodes")
-    if not (isinstance(nodes, list) and len(nodes) == 1 and isinstance(nodes[0], dict)):
-        return None
-    arguments, keyword_arguments = nodes[0].get("args"), nodes[0].get("kwargs", {})
-    # Keras records some call arguments even when unused (BatchNormalization's mask=None,
-    # Dropout's training=False); one that is switched on changes what the layer computes.
-    if not isinstance(keyword_arguments, dict) or any(value not in (None, False) for value in keyword_arguments.values()):
-        return None
-    if not (isinstance(arguments, list) and len(arguments) == 1 and isinstance(arguments[0], dict)):
-        return None
-    return arguments[0].get("config", {}).get("keras_history")
-
-
 def _input_shape(model_config, layers):
     """The shape of one input sample, from the InputLayer (or a Sequential's build shape)."""
     first = layers[0]
@@ -337,7 +251,11 @@ def _input_shape(model_config, layers):
         batch_shape = first["config"].get("batch_shape") or first["config"].get("batch_input_shape")
     else:
         batch_shape = model_config["config"].get("build_input_shape")
-    if not isinstance(batch_shape, list) or len(batch_shape) < 2 or not all(isinstance(size, int) for size in batch_shape[1:]):
+    if (
+        not isinstance(batch_shape, list)
+        or len(batch_shape) < 2
+        or not all(isinstance(size, int) for size in batch_shape[1:])
+    ):
         raise UnsupportedModelError(f"the model's input shape {batch_shape} is not a fixed sample shape")
     return tuple(batch_shape[1:])
 
@@ -366,39 +284,48 @@ def _layer_weights(weights_file, stored_name, name):
     if isinstance(recorded, bytes):
         recorded = recorded.decode()
     if recorded is not None and recorded != name:
-        raise UnsupportedModelError(f"the weights stored as {stored_name!r} belong to {recorded!r}, not to layer {name!r}")
+        raise UnsupportedModelError(
+            f"the weights stored as {stored_name!r} belong to {recorded!r}, not to layer {name!r}"
+        )
     if set(group.keys()) != {str(index) for index in range(len(group))}:
         raise UnsupportedModelError(f"layer {name!r} has weights named {sorted(group.keys())}, not 0, 1, ...")
-    weights = []
-    for index in range(len(group)):
-        dataset = group[str(index)]
-        if dataset.dtype.kind != "f":
-            raise UnsupportedModelError(f"layer {name!r} stores {dataset.dtype} weights (quantized?)")
-        weights.append(np.asarray(dataset[()], dtype=np.float32))
+    datasets = [group[str(index)] for index in range(len(group))]
+    for dataset in datasets:
+        if not hasattr(dataset, "dtype") or dataset.dtype.kind != "f":
+            raise UnsupportedModelError(f"layer {name!r} stores {getattr(dataset, 'dtype', 'non-array')} weights")
+    return datasets
+
+
+def _check_weights(name, datasets, expected_shapes):
+    """Read a layer's variables as float32 arrays, once their declared shapes match what its config implies.
+
+    The shapes are compared before anything is read, so a file declaring a huge variable costs nothing.
+    """
+    shapes = [tuple(dataset.shape) for dataset in datasets]
+    if shapes != [tuple(shape) for shape in expected_shapes]:
+        raise UnsupportedModelError(
+            f"layer {name!r} stores weights of shapes {shapes}, but its config implies {expected_shapes}"
+        )
+    weights = [np.asarray(dataset[()], dtype=np.float32) for dataset in datasets]
+    if not all(np.all(np.isfinite(weight)) for weight in weights):
+        raise NonFiniteWeightsError(f"layer {name!r} holds NaN or infinite weights")
     return weights
 
 
-def _check_weights(name, weights, expected_shapes):
-    """Refuse a layer whose stored variables are not exactly the ones its config implies."""
-    shapes = [weight.shape for weight in weights]
-    if shapes != [tuple(shape) for shape in expected_shapes]:
-        raise UnsupportedModelError(f"layer {name!r} stores weights of shapes {shapes}, but its config implies {expected_shapes}")
-
-
-def _options(name, config, understood):
+def _options(name, layer_config, understood):
     """Refuse a layer that switches on an option this module does not implement.
 
     Keys in ``IGNORED_KEYS`` may hold anything; any other key outside ``understood`` is accepted only
     when it is switched off (None, False or 0), since that is how Keras leaves an optional feature unused.
     """
-    for key, value in config.items():
+    for key, value in layer_config.items():
         if key not in understood and key not in IGNORED_KEYS and value not in (None, False, 0):
             raise UnsupportedModelError(f"layer {name!r} sets {key}={value!r}, which the NumPy path does not implement")
 
 
-def _require(name, config, key, allowed):
-    """Return ``config[key]``, refusing values outside ``allowed``."""
-    value = config[key]
+def _require(name, layer_config, key, allowed):
+    """Return ``layer_config[key]``, refusing values outside ``allowed``."""
+    value = layer_config[key]
     if isinstance(value, list):
         value = tuple(value)
     if value not in allowed:
@@ -411,16 +338,6 @@ def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def _sigmoid(values):
-    # Splitting by sign keeps exp() from overflowing for large negative inputs.
-    exponential = np.exp(-np.abs(values))
-    return np.where(values >= 0, 1 / (1 + exponential), exponential / (1 + exponential))
-
-
-def _silu(values):
-    return values * _sigmoid(values)
-
-
 def _softmax(values):
     exponential = np.exp(values - values.max(axis=-1, keepdims=True))
     return exponential / exponential.sum(axis=-1, keepdims=True)
@@ -430,19 +347,16 @@ ACTIVATIONS = {
     "linear": None,
     "relu": lambda values: np.maximum(values, 0),
     "softmax": _softmax,
-    "sigmoid": _sigmoid,
-    "tanh": np.tanh,
-    # Keras 3 writes "silu" for both names; older configs may still say "swish".
-    "silu": _silu,
-    "swish": _silu,
 }
 
 
-def _activation(name, config):
+def _activation(name, layer_config):
     """Return the function of a layer's ``activation`` (None for linear)."""
-    activation = config.get("activation", "linear")
+    activation = layer_config.get("activation", "linear")
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise UnsupportedModelError(f"layer {name!r} uses the activation {activation!r}; the NumPy path supports {sorted(ACTIVATIONS)}")
+        raise UnsupportedModelError(
+            f"layer {name!r} uses the activation {activation!r}; the NumPy path supports {sorted(ACTIVATIONS)}"
+        )
     return ACTIVATIONS[activation]
 
 
@@ -453,14 +367,14 @@ def _same_padding(size, window, stride):
     return output, total // 2, total - total // 2
 
 
-def _windows(name, config, input_shape, window_key):
+def _windows(name, layer_config, input_shape, window_key):
     """Shared geometry of Conv2D and pooling: window, strides, output size and padding of both axes."""
     if len(input_shape) != 3:
         raise UnsupportedModelError(f"layer {name!r} needs (height, width, channels) inputs, got {input_shape}")
-    _require(name, config, "data_format", ("channels_last", None))
-    padding = _require(name, config, "padding", ("valid", "same"))
-    window = _pair(config[window_key])
-    strides = _pair(config.get("strides") or window)
+    _require(name, layer_config, "data_format", ("channels_last", None))
+    padding = _require(name, layer_config, "padding", ("valid", "same"))
+    window = _pair(layer_config[window_key])
+    strides = _pair(layer_config.get("strides") or window)
     height, width, _ = input_shape
     if padding == "valid":
         sizes = ((height - window[0]) // strides[0] + 1, (width - window[1]) // strides[1] + 1)
@@ -482,14 +396,14 @@ def _sliding(values, pads, window, strides, fill):
     return view[:, :: strides[0], :: strides[1]]
 
 
-def _build_dense(name, config, input_shape, weights):
-    _options(name, config, {"units", "activation", "use_bias"})
-    units = config["units"]
-    use_bias = config["use_bias"]
-    _check_weights(name, weights, [(input_shape[-1], units)] + ([(units,)] if use_bias else []))
+def _build_dense(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"units", "activation", "use_bias"})
+    units = layer_config["units"]
+    use_bias = layer_config["use_bias"]
+    weights = _check_weights(name, weights, [(input_shape[-1], units)] + ([(units,)] if use_bias else []))
     kernel = weights[0]
     bias = weights[1] if use_bias else None
-    activation = _activation(name, config)
+    activation = _activation(name, layer_config)
 
     def dense(values):
         outputs = values @ kernel
@@ -500,16 +414,30 @@ def _build_dense(name, config, input_shape, weights):
     return dense, input_shape[:-1] + (units,), 0
 
 
-def _build_conv2d(name, config, input_shape, weights):
-    _options(name, config, {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias"})
-    _require(name, config, "dilation_rate", ((1, 1), 1))
-    _require(name, config, "groups", (1,))
-    kernel_size, strides, sizes, pads = _windows(name, config, input_shape, "kernel_size")
-    channels, filters, use_bias = input_shape[2], config["filters"], config["use_bias"]
-    _check_weights(name, weights, [kernel_size + (channels, filters)] + ([(filters,)] if use_bias else []))
+def _build_conv2d(name, layer_config, input_shape, weights):
+    _options(
+        name,
+        layer_config,
+        {
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "data_format",
+            "dilation_rate",
+            "groups",
+            "activation",
+            "use_bias",
+        },
+    )
+    _require(name, layer_config, "dilation_rate", ((1, 1), 1))
+    _require(name, layer_config, "groups", (1,))
+    kernel_size, strides, sizes, pads = _windows(name, layer_config, input_shape, "kernel_size")
+    channels, filters, use_bias = input_shape[2], layer_config["filters"], layer_config["use_bias"]
+    weights = _check_weights(name, weights, [kernel_size + (channels, filters)] + ([(filters,)] if use_bias else []))
     kernel = weights[0].reshape(-1, filters)
     bias = weights[1] if use_bias else None
-    activation = _activation(name, config)
+    activation = _activation(name, layer_config)
 
     def conv2d(values):
         # Reordering the windows to (kernel rows, kernel columns, channels) matches the kernel's
@@ -525,10 +453,10 @@ def _build_conv2d(name, config, input_shape, weights):
     return conv2d, sizes + (filters,), im2col_size
 
 
-def _build_max_pooling2d(name, config, input_shape, weights):
-    _options(name, config, {"pool_size", "strides", "padding", "data_format"})
+def _build_max_pooling2d(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"pool_size", "strides", "padding", "data_format"})
     _check_weights(name, weights, [])
-    pool_size, strides, sizes, pads = _windows(name, config, input_shape, "pool_size")
+    pool_size, strides, sizes, pads = _windows(name, layer_config, input_shape, "pool_size")
 
     # Padding with -inf leaves the maximum of the real pixels, as TensorFlow's 'same' pooling does.
     def max_pooling(values):
@@ -537,31 +465,17 @@ def _build_max_pooling2d(name, config, input_shape, weights):
     return max_pooling, sizes + input_shape[2:], 0
 
 
-def _build_average_pooling2d(name, config, input_shape, weights):
-    _options(name, config, {"pool_size", "strides", "padding", "data_format"})
-    _check_weights(name, weights, [])
-    pool_size, strides, sizes, pads = _windows(name, config, input_shape, "pool_size")
-    # TensorFlow's 'same' average divides by the number of real pixels in each window, not by its area.
-    pixels = np.ones((1,) + input_shape[:2] + (1,), np.float32)
-    counts = _sliding(pixels, pads, pool_size, strides, 0.0).sum(axis=(4, 5))[0]
-
-    def average_pooling(values):
-        return _sliding(values, pads, pool_size, strides, 0.0).sum(axis=(4, 5)) / counts
-
-    return average_pooling, sizes + input_shape[2:], 0
-
-
-def _build_batch_normalization(name, config, input_shape, weights):
-    _options(name, config, {"axis", "epsilon", "center", "scale"})
-    _require(name, config, "axis", (-1, len(input_shape), (-1,), (len(input_shape),)))
-    center, scale = config["center"], config["scale"]
+def _build_batch_normalization(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"axis", "epsilon", "center", "scale"})
+    _require(name, layer_config, "axis", (-1, len(input_shape), (-1,), (len(input_shape),)))
+    center, scale = layer_config["center"], layer_config["scale"]
     channels = (input_shape[-1],)
-    _check_weights(name, weights, [channels] * (2 + center + scale))
+    weights = _check_weights(name, weights, [channels] * (2 + center + scale))
     gamma = weights[0] if scale else None
     beta = weights[int(scale)] if center else None
     moving_mean, moving_variance = weights[-2], weights[-1]
     # The same folding as tf.nn.batch_normalization: x * (gamma / sqrt(var + eps)) + (beta - mean * that).
-    multiplier = 1 / np.sqrt(moving_variance + np.float32(config["epsilon"]))
+    multiplier = 1 / np.sqrt(moving_variance + np.float32(layer_config["epsilon"]))
     if gamma is not None:
         multiplier *= gamma
     offset = -moving_mean * multiplier
@@ -570,82 +484,63 @@ def _build_batch_normalization(name, config, input_shape, weights):
     return lambda values: values * multiplier + offset, input_shape, 0
 
 
-def _build_relu(name, config, input_shape, weights):
-    _options(name, config, {"max_value", "negative_slope", "threshold"})
+def _build_activation(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"activation"})
     _check_weights(name, weights, [])
-    max_value, negative_slope, threshold = config["max_value"], np.float32(config["negative_slope"]), np.float32(config["threshold"])
-
-    # The same formula as keras.activations.relu with these three parameters.
-    def relu(values):
-        outputs = np.where(values > threshold, values, np.float32(0)) if threshold else np.maximum(values, 0)
-        if max_value is not None:
-            outputs = np.minimum(outputs, np.float32(max_value))
-        if negative_slope:
-            outputs -= negative_slope * np.maximum(threshold - values, 0)
-        return outputs
-
-    return relu, input_shape, 0
+    return _activation(name, layer_config), input_shape, 0
 
 
-def _build_activation(name, config, input_shape, weights):
-    _options(name, config, {"activation"})
-    _check_weights(name, weights, [])
-    return _activation(name, config), input_shape, 0
-
-
-def _build_input_layer(name, config, input_shape, weights):
-    _options(name, config, {"batch_shape", "batch_input_shape", "optional"})
+def _build_input_layer(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"batch_shape", "batch_input_shape", "optional"})
     _check_weights(name, weights, [])
     return None, input_shape, 0
 
 
-def _build_dropout(name, config, input_shape, weights):
-    _options(name, config, set())
+def _build_dropout(name, layer_config, input_shape, weights):
+    _options(name, layer_config, set())
     _check_weights(name, weights, [])
     return None, input_shape, 0
 
 
-def _build_flatten(name, config, input_shape, weights):
-    _options(name, config, {"data_format"})
-    _require(name, config, "data_format", ("channels_last", None))
+def _build_flatten(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"data_format"})
+    _require(name, layer_config, "data_format", ("channels_last", None))
     _check_weights(name, weights, [])
     return lambda values: values.reshape(len(values), -1), (int(np.prod(input_shape)),), 0
 
 
-def _build_reshape(name, config, input_shape, weights):
-    _options(name, config, {"target_shape"})
+def _build_reshape(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"target_shape"})
     _check_weights(name, weights, [])
-    target = tuple(config["target_shape"])
+    target = tuple(layer_config["target_shape"])
     size = int(np.prod(input_shape))
     known = int(np.prod([dimension for dimension in target if dimension != -1]))
     if target.count(-1) == 1 and known > 0:
         target = tuple(size // known if dimension == -1 else dimension for dimension in target)
     if int(np.prod(target)) != size:
-        raise UnsupportedModelError(f"layer {name!r} cannot reshape {input_shape} to {config['target_shape']}")
+        raise UnsupportedModelError(f"layer {name!r} cannot reshape {input_shape} to {layer_config['target_shape']}")
     return lambda values: values.reshape((len(values),) + target), target, 0
 
 
-def _build_global_average_pooling2d(name, config, input_shape, weights):
-    _options(name, config, {"data_format", "keepdims"})
-    _require(name, config, "data_format", ("channels_last", None))
+def _build_global_average_pooling2d(name, layer_config, input_shape, weights):
+    _options(name, layer_config, {"data_format", "keepdims"})
+    _require(name, layer_config, "data_format", ("channels_last", None))
     _check_weights(name, weights, [])
     if len(input_shape) != 3:
         raise UnsupportedModelError(f"layer {name!r} needs (height, width, channels) inputs, got {input_shape}")
-    keepdims = bool(config.get("keepdims"))
+    keepdims = bool(layer_config.get("keepdims"))
     output_shape = (1, 1, input_shape[2]) if keepdims else input_shape[2:]
     return lambda values: values.mean(axis=(1, 2), keepdims=keepdims), output_shape, 0
 
 
-# Each builder takes (layer name, layer config, input sample shape, stored weights) and returns
+# Each builder takes (layer name, layer layer_config, input sample shape, stored weights) and returns
 # (function on a batch or None for the identity, output sample shape, largest temporary per sample).
 LAYER_BUILDERS = {
     "InputLayer": _build_input_layer,
     "Dense": _build_dense,
     "Conv2D": _build_conv2d,
     "MaxPooling2D": _build_max_pooling2d,
-    "AveragePooling2D": _build_average_pooling2d,
     "BatchNormalization": _build_batch_normalization,
-    "ReLU": _build_relu,
     "Activation": _build_activation,
     "Dropout": _build_dropout,
     "Flatten": _build_flatten,

@@ -1,8 +1,12 @@
 """Finding the digits in an ink mask: connected components, merged per digit, ordered left to right.
 
-Connected components are found on runs of ink along rows (a run-length union-find, vectorised with
-NumPy), which is fast for the few thousand runs a page of handwriting has and needs no SciPy.
+This module holds the whole rule of what counts as a digit: pieces of ink are merged when stacked
+(the bar of a 5, a broken stroke), and dust, specks, solid blobs and marks too small for the image
+are dropped. Connected components are found on runs of ink along rows (a run-length union-find,
+vectorised with NumPy), which is fast for the few thousand runs a page of handwriting has.
 """
+
+import typing
 
 import numpy as np
 
@@ -15,6 +19,44 @@ FRAGMENT_HEIGHT_FRACTION = 0.6
 # A group both shorter and lighter than these fractions of the largest group is a speck, not a digit.
 SPECK_HEIGHT_FRACTION = 0.3
 SPECK_AREA_FRACTION = 0.15
+# A digit must be at least this tall, in working pixels and as a fraction of the image's longer side.
+MIN_DIGIT_PIXELS = 6
+MIN_DIGIT_FRACTION = 0.012
+# A spot filling more than this fraction of its box, and less elongated than this, is a blob.
+BLOB_FILL = 0.85
+BLOB_ELONGATION = 2.0
+
+
+class Box(typing.NamedTuple):
+    """A rectangle of pixels; ``right`` and ``bottom`` are exclusive, as in slicing."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self):
+        return self.right - self.left
+
+    @property
+    def height(self):
+        return self.bottom - self.top
+
+    def union(self, other):
+        return Box(
+            min(self.left, other.left),
+            min(self.top, other.top),
+            max(self.right, other.right),
+            max(self.bottom, other.bottom),
+        )
+
+
+class Piece(typing.NamedTuple):
+    """One digit found in a mask: its box, and the mask of its own pixels in the whole image."""
+
+    box: Box
+    members: np.ndarray
 
 
 def _row_runs(mask):
@@ -91,13 +133,27 @@ def component_boxes(labels, count):
     return boxes, np.bincount(ids, minlength=count)
 
 
-def group_digits(mask, single=False):
-    """Split an ink mask into digits, left to right.
+def find_digits(mask, image_side, single=False):
+    """The digits of an ink mask, left to right, as ``Piece``s: ``group_digits`` without blobs and tiny marks.
 
-    Returns a list of ``(box, members)`` where ``box`` is (left, top, right, bottom), right and bottom
-    exclusive, and ``members`` a boolean mask of the digit's pixels in the full image. Dust is dropped
-    first; pieces overlapping horizontally are merged (the bar of a 5, a broken stroke); specks much
-    smaller than the largest digit are dropped. With ``single`` every remaining piece is one digit.
+    A mark shorter than ``MIN_DIGIT_FRACTION`` of ``image_side`` (the image's longer side, in the
+    mask's pixels) or than ``MIN_DIGIT_PIXELS`` is no digit, and neither is a solid blob.
+    """
+    minimum_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_FRACTION * image_side)
+    return [
+        piece
+        for piece in group_digits(mask, single=single)
+        if piece.box.height >= minimum_height
+        and not is_blob(piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right])
+    ]
+
+
+def group_digits(mask, single=False):
+    """Split an ink mask into pieces that are one digit each, left to right.
+
+    Dust is dropped first; pieces overlapping horizontally are merged (the bar of a 5, a broken
+    stroke); specks much smaller than the largest digit are dropped. With ``single`` every remaining
+    piece is one digit.
     """
     labels, count = label_components(mask)
     if count == 0:
@@ -111,23 +167,29 @@ def group_digits(mask, single=False):
         groups = _merge_overlapping(groups, boxes)
     group_boxes = [_union_box(boxes[group]) for group in groups]
     group_areas = [int(areas[group].sum()) for group in groups]
-    tallest = max(box[3] - box[1] for box in group_boxes)
+    tallest = max(box.height for box in group_boxes)
     largest = max(group_areas)
-    digits = []
-    for group, box, area in zip(groups, group_boxes, group_areas):
-        if box[3] - box[1] < SPECK_HEIGHT_FRACTION * tallest and area < SPECK_AREA_FRACTION * largest:
-            continue
-        digits.append((box, np.isin(labels, np.asarray(group) + 1)))
-    return digits
+    return [
+        Piece(box, np.isin(labels, np.asarray(group) + 1))
+        for group, box, area in zip(groups, group_boxes, group_areas)
+        if box.height >= SPECK_HEIGHT_FRACTION * tallest or area >= SPECK_AREA_FRACTION * largest
+    ]
+
+
+def is_blob(mask):
+    """True for a solid, roundish spot (a dot or smudge), which no digit is: strokes leave gaps."""
+    height, width = mask.shape
+    fill = np.count_nonzero(mask) / mask.size
+    return fill > BLOB_FILL and max(height, width) < BLOB_ELONGATION * min(height, width)
 
 
 def _union_box(boxes):
-    return (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    return Box(int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
 
 
 def _horizontal_overlap(first, second):
     """Columns two boxes share, counting boxes that touch diagonally as sharing one."""
-    return min(first[2], second[2]) - max(first[0], second[0]) + 1
+    return min(first.right, second.right) - max(first.left, second.left) + 1
 
 
 def _merge_overlapping(groups, boxes):
@@ -140,23 +202,21 @@ def _merge_overlapping(groups, boxes):
     merged = [groups[0]]
     for group in groups[1:]:
         current, piece = _union_box(boxes[merged[-1]]), _union_box(boxes[group])
-        overlap = _horizontal_overlap(current, piece)
-        narrower = min(current[2] - current[0], piece[2] - piece[0])
-        if overlap >= MERGE_OVERLAP_FRACTION * narrower:
+        if _horizontal_overlap(current, piece) >= MERGE_OVERLAP_FRACTION * min(current.width, piece.width):
             merged[-1] = merged[-1] + group
         else:
             merged.append(group)
-    tallest = max(_union_box(boxes[group])[3] - _union_box(boxes[group])[1] for group in merged)
+    tallest = max(_union_box(boxes[group]).height for group in merged)
     index = 0
     while index < len(merged) and len(merged) > 1:
         box = _union_box(boxes[merged[index]])
-        if box[3] - box[1] < FRAGMENT_HEIGHT_FRACTION * tallest:
+        if box.height < FRAGMENT_HEIGHT_FRACTION * tallest:
             neighbours = [other for other in (index - 1, index + 1) if 0 <= other < len(merged)]
             overlaps = {other: _horizontal_overlap(box, _union_box(boxes[merged[other]])) for other in neighbours}
             best = max(overlaps, key=overlaps.get)
             if overlaps[best] > 0:
                 low, high = sorted((index, best))
-                merged[low:high + 1] = [merged[low] + merged[high]]
+                merged[low : high + 1] = [merged[low] + merged[high]]
                 index = low
                 continue
         index += 1

@@ -1,0 +1,179 @@
+"""Finding the ink in a grey image: the ground (paper or canvas) removed, strokes bright on a dark ground.
+
+Whatever the original looks like (black pen on white paper in a shadowed photo, a white brush on a
+black canvas, a faint pencil scan), ``extract_ink`` returns the same kind of picture as MNIST's: the
+ground at 0 and full-strength strokes at 1, plus a mask of the pixels that are surely ink, from which
+``segmentation`` finds the digits. ``focus_on_ink`` first cuts a big image down to the part that holds
+ink, at the finest resolution the working size allows.
+"""
+
+import numpy as np
+import PIL.Image
+import PIL.ImageFilter
+
+# Images are analysed with their longer side at most this many pixels, which keeps a digit drawn
+# small in a corner of a big canvas tens of pixels tall while bounding the work per image.
+WORKING_SIZE = 1024
+# Ink must differ from the ground by at least this much (on a 0..1 scale) to count as a digit.
+MIN_CONTRAST = 0.12
+# Pixels count as surely ink (for finding digits) only above this fraction of the stroke level.
+MASK_FLOOR = 0.4
+# The ground's noise is cut off at most this high, so the faint anti-aliased edges of strokes stay.
+NOISE_FLOOR_CAP = 0.5 * MASK_FLOOR
+# The median absolute deviation times this is the standard deviation of normally distributed noise.
+MAD_TO_SIGMA = 1.4826
+# Noise is cut at the ground's median plus this many standard deviations.
+NOISE_SIGMAS = 3
+# The region cut around the ink of a big image keeps a margin of this fraction of the ink's size
+# (plus a few pixels), so strokes that were too faint to find at working size are not cut off.
+FOCUS_MARGIN_FRACTION = 0.25
+FOCUS_MARGIN_PIXELS = 2
+# Images smaller than this on their shorter side are not median-filtered: a 28x28 digit has no specks.
+DENOISE_MIN_SIZE = 32
+# The ground is the median of a border band 1/BORDER_DIVISOR of the shorter side wide.
+BORDER_DIVISOR = 50
+# Images smaller than this on their shorter side have one ground level, not one per tile.
+LOCAL_GROUND_MIN_SIZE = 64
+# The uneven ground of a photo is estimated on this many tiles each way.
+GROUND_TILES = 8
+# The strokes' full strength is this percentile of the strong ink pixels.
+STROKE_LEVEL_PERCENTILE = 90
+
+
+def to_working_size(grey):
+    """Shrink a grey image so its longer side is at most ``WORKING_SIZE``; return it and the scale used."""
+    height, width = grey.shape
+    scale = min(1.0, WORKING_SIZE / max(height, width))
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        grey = np.asarray(PIL.Image.fromarray(grey).resize(size, PIL.Image.Resampling.BOX))
+    return grey, scale
+
+
+def focus_on_ink(grey):
+    """The part of an image that holds its ink, at the finest resolution the working size allows.
+
+    Returns ``(region, (left, top), scale)``: the region shrunk by ``scale`` and its origin in
+    ``grey``. A big image is first searched at working size; when its ink covers only part of it
+    (a small digit on a wide canvas), that part is cut from the full-resolution image, so thin
+    strokes that shrinking would break up stay whole.
+    """
+    working, scale = to_working_size(grey)
+    if scale == 1.0:
+        return working, (0, 0), 1.0
+    _, mask = extract_ink(denoise(working))
+    rows, columns = np.nonzero(mask)
+    if len(rows) == 0:
+        return working, (0, 0), scale
+    margin = (
+        int(FOCUS_MARGIN_FRACTION * max(rows.max() - rows.min(), columns.max() - columns.min())) + FOCUS_MARGIN_PIXELS
+    )
+    top, left = max(0, int((rows.min() - margin) / scale)), max(0, int((columns.min() - margin) / scale))
+    bottom = min(grey.shape[0], int((rows.max() + 1 + margin) / scale) + 1)
+    right = min(grey.shape[1], int((columns.max() + 1 + margin) / scale) + 1)
+    region, region_scale = to_working_size(grey[top:bottom, left:right])
+    return region, (left, top), region_scale
+
+
+def denoise(grey):
+    """A 3x3 median filter: removes salt-and-pepper specks and sensor noise but keeps strokes."""
+    if min(grey.shape) < DENOISE_MIN_SIZE:
+        return grey
+    return np.asarray(PIL.Image.fromarray(grey).filter(PIL.ImageFilter.MedianFilter(3)))
+
+
+def ground_level(grey):
+    """The level of the ground (paper or canvas): the median of the image's outer border."""
+    height, width = grey.shape
+    band = max(1, min(height, width) // BORDER_DIVISOR)
+    border = np.concatenate(
+        [grey[:band].ravel(), grey[-band:].ravel(), grey[:, :band].ravel(), grey[:, -band:].ravel()]
+    )
+    return float(np.median(border))
+
+
+def ink_is_dark(grey, ground):
+    """True when the ink is darker than the ground: the darkest pixel lies further from it than the lightest.
+
+    Extremes rather than percentiles, because a small digit on a big canvas is a tiny fraction of
+    the pixels; ``denoise`` has already removed the isolated specks that would fool an extreme.
+    """
+    return ground - float(grey.min()) > float(grey.max()) - ground
+
+
+def local_ground(grey, dark_ink, ground, blocks=GROUND_TILES):
+    """A smooth estimate of the ground under each pixel, for photos with uneven lighting.
+
+    Each of ``blocks`` x ``blocks`` tiles gives a high (dark ink) or low (light ink) percentile of
+    its pixels, the ground showing between strokes; a 3x3 maximum (or minimum) over neighbouring
+    tiles covers tiles filled by a thick stroke; bilinear interpolation smooths it back to full size.
+    Images too small to have an uneven ground get the one level ``ground`` everywhere.
+    """
+    height, width = grey.shape
+    if min(height, width) < LOCAL_GROUND_MIN_SIZE:
+        return np.full_like(grey, ground)
+    row_edges = np.linspace(0, height, blocks + 1).astype(int)
+    column_edges = np.linspace(0, width, blocks + 1).astype(int)
+    percentile = 90 if dark_ink else 10
+    tiles = np.array(
+        [
+            [
+                np.percentile(grey[row_edges[i] : row_edges[i + 1], column_edges[j] : column_edges[j + 1]], percentile)
+                for j in range(blocks)
+            ]
+            for i in range(blocks)
+        ],
+        dtype=np.float32,
+    )
+    padded = np.pad(tiles, 1, mode="edge")
+    reduce = np.maximum if dark_ink else np.minimum
+    spread = tiles
+    for row_shift in range(3):
+        for column_shift in range(3):
+            spread = reduce(spread, padded[row_shift : row_shift + blocks, column_shift : column_shift + blocks])
+    return np.asarray(PIL.Image.fromarray(spread).resize((width, height), PIL.Image.Resampling.BILINEAR))
+
+
+def otsu_threshold(values, bins=256):
+    """Otsu's threshold of values in [0, 1]: the level that best separates two classes."""
+    # np.bincount of the bin indices is the histogram of np.histogram(values, bins, (0, 1)), faster.
+    histogram = np.bincount(np.minimum((np.asarray(values) * bins).astype(np.int64), bins - 1), minlength=bins)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(histogram)
+    weight_high = weight_low[-1] - weight_low
+    mass_low = np.cumsum(histogram * centres)
+    mean_low = mass_low / np.maximum(weight_low, 1)
+    mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(edges[np.argmax(between) + 1])
+
+
+def extract_ink(grey):
+    """Ink as bright values on a zero ground, and the mask of pixels that are surely ink.
+
+    Returns ``(ink, mask)``: ``ink`` in [0, 1] with the ground at 0 and full-strength strokes at 1,
+    ``mask`` the pixels above Otsu's threshold. Both are empty (mask all False) when the image has
+    too little contrast to hold a digit.
+    """
+    level = ground_level(grey)
+    dark_ink = ink_is_dark(grey, level)
+    ground = local_ground(grey, dark_ink, level)
+    ink = np.clip(ground - grey if dark_ink else grey - ground, 0.0, None)
+    peak = float(ink.max())
+    if peak < MIN_CONTRAST:
+        return np.zeros_like(grey), np.zeros(grey.shape, dtype=bool)
+    # Full-strength strokes become 1, as in MNIST. Their level is taken among the strong pixels only,
+    # because a small digit on a big canvas is a tiny fraction of all pixels.
+    stroke_level = float(np.percentile(ink[ink > peak / 2], STROKE_LEVEL_PERCENTILE))
+    ink = np.clip(ink / stroke_level, 0.0, 1.0)
+    # The ground's own noise is cut off, but no more: the faint anti-aliased edges of strokes are
+    # part of what an MNIST digit looks like, and its 20-pixel box is measured including them.
+    median = float(np.median(ink))
+    floor = min(median + NOISE_SIGMAS * MAD_TO_SIGMA * float(np.median(np.abs(ink - median))), NOISE_FLOOR_CAP)
+    # Otsu's level among what is above the noise separates strokes from fainter marks such as the
+    # lines of squared or ruled paper; never below MASK_FLOOR, so faint lines cannot join the digit.
+    threshold = max(otsu_threshold(ink[ink > floor]), MASK_FLOOR)
+    mask = ink > threshold
+    ink = np.where(ink > floor, ink, 0.0).astype(np.float32)
+    return ink, mask

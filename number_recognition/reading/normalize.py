@@ -1,0 +1,122 @@
+"""Normalising one digit the way MNIST was made: crop, even out the strokes, scale into 20x20, centre by mass in 28x28.
+
+MNIST's digits were scaled (aspect kept) so their longer side is 20 pixels, anti-aliased, and placed
+in a 28x28 frame with their centre of mass at the centre. A person's digit may be drawn with a
+1-pixel pencil on a 1000-pixel canvas or with a marker filling a phone photo, so its strokes are
+first brought near MNIST's width relative to the digit's size.
+"""
+
+import numpy as np
+import PIL.Image
+import PIL.ImageFilter
+
+from number_recognition import config
+
+# Digits larger than this are shrunk to it before their strokes are evened out, which keeps the
+# rank filters small.
+STROKE_WORKING_SIZE = 100
+# MNIST's strokes are about 0.13 of the digit's longer side (0.10 to 0.20 for 90% of the test set);
+# strokes far outside that range are thickened or thinned towards it.
+STROKE_RANGE = (0.08, 0.26)
+STROKE_TARGET = (0.11, 0.20)
+# Thinning never removes more than this fraction of the stroke width, so no stroke disappears.
+MAX_THINNING_FRACTION = 0.6
+# Pixels above this (of 1) count as stroke when measuring its width.
+STROKE_MASK_LEVEL = 0.5
+
+
+def stroke_width(mask):
+    """Mean stroke width of a mask in pixels: twice the area over the boundary length."""
+    padded = np.pad(mask, 1)
+    interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    boundary = np.count_nonzero(mask & ~interior)
+    return 2.0 * np.count_nonzero(mask) / max(boundary, 1)
+
+
+def even_out_strokes(crop, mask):
+    """Thicken very thin or thin very thick strokes towards MNIST's stroke width (relative to size)."""
+    size = max(crop.shape)
+    ratio = stroke_width(mask) / size
+    if STROKE_RANGE[0] <= ratio <= STROKE_RANGE[1]:
+        return crop
+    target = STROKE_TARGET[0] if ratio < STROKE_RANGE[0] else STROKE_TARGET[1]
+    # A k x k maximum (minimum) filter widens (narrows) a stroke by about k - 1 pixels.
+    change = int(round(abs(target - ratio) * size))
+    if change < 1:
+        return crop
+    kernel = 2 * (change // 2) + 1
+    image = PIL.Image.fromarray(np.pad(crop, kernel))
+    if ratio < STROKE_RANGE[0]:
+        image = image.filter(PIL.ImageFilter.MaxFilter(kernel))
+    else:
+        kernel = min(kernel, 2 * int(stroke_width(mask) * MAX_THINNING_FRACTION / 2) + 1)
+        if kernel < 3:
+            return crop
+        image = image.filter(PIL.ImageFilter.MinFilter(kernel))
+    return np.asarray(image)
+
+
+def center_in_frame(digit, size=config.IMAGE_SIZE):
+    """Place an image of at most ``size`` pixels each way in a square frame, its centre of mass in the middle."""
+    height, width = digit.shape
+    total = float(digit.sum())
+    if total <= 0:
+        row_centre, column_centre = (height - 1) / 2, (width - 1) / 2
+    else:
+        row_centre = float((digit.sum(axis=1) * np.arange(height)).sum() / total)
+        column_centre = float((digit.sum(axis=0) * np.arange(width)).sum() / total)
+    # MNIST's centres of mass sit at pixel (14, 14), half a pixel past the geometric centre 13.5.
+    top = int(round(size / 2 - row_centre))
+    left = int(round(size / 2 - column_centre))
+    # The shift may push part of a lopsided digit out; keep the whole bounding box in the frame.
+    top = min(max(top, 0), size - height)
+    left = min(max(left, 0), size - width)
+    frame = np.zeros((size, size), dtype=np.float32)
+    frame[top : top + height, left : left + width] = digit
+    return frame
+
+
+def normalize_digit(ink, box=None, members=None):
+    """One digit's MNIST input: crop ``ink`` to ``box``, even out strokes, scale to 20 px, centre by mass.
+
+    ``members`` (a mask the size of ``ink``) keeps only this digit's pixels, so a neighbour reaching
+    into the box does not leak in. Returns a float32 (28, 28) array in [0, 1].
+    """
+    if box is None:
+        rows, columns = np.nonzero(ink > 0)
+        if len(rows) == 0:
+            return np.zeros((config.IMAGE_SIZE, config.IMAGE_SIZE), dtype=np.float32)
+        box = (columns.min(), rows.min(), columns.max() + 1, rows.max() + 1)
+    left, top, right, bottom = box
+    crop = ink[top:bottom, left:right]
+    if members is not None:
+        crop = np.where(_grow(members[top:bottom, left:right]), crop, 0.0).astype(np.float32)
+    if max(crop.shape) > STROKE_WORKING_SIZE:
+        # Strokes are evened out on a copy of bounded size, which keeps the rank filters small.
+        crop = _scaled(crop, STROKE_WORKING_SIZE)
+    crop = even_out_strokes(crop, crop > STROKE_MASK_LEVEL)
+    rows, columns = np.nonzero(crop > 0)
+    crop = crop[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    return center_in_frame(_scaled(crop, config.DIGIT_BOX))
+
+
+def _scaled(image, longer_side):
+    """``image`` resized (Lanczos, aspect kept) to ``longer_side`` pixels on its longer side, peak at 1."""
+    height, width = image.shape
+    scale = longer_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = np.clip(np.asarray(PIL.Image.fromarray(image).resize(size, PIL.Image.Resampling.LANCZOS)), 0.0, 1.0)
+    peak = float(resized.max())
+    # Scaling down thin strokes dims them; MNIST's strokes reach full intensity.
+    return resized / peak if peak > 0 else resized
+
+
+def _grow(mask):
+    """The mask grown by one pixel in all eight directions, so a digit's soft anti-aliased edge comes with it."""
+    padded = np.pad(mask, 1)
+    height, width = mask.shape
+    grown = mask.copy()
+    for row_shift in range(3):
+        for column_shift in range(3):
+            grown |= padded[row_shift : row_shift + height, column_shift : column_shift + width]
+    return grown
