@@ -21,7 +21,7 @@ def parse_arguments(argv):
         "--model",
         metavar="PATH",
         default=None,
-        help="the .keras model to evaluate (default: models/mnist_cnn.keras if trained, else models/mnist_mlp.keras)",
+        help=f"the .keras model to evaluate (default: {model_file.MODEL_ORDER})",
     )
     cli.add_out_argument(parser)
     return parser.parse_args(argv)

@@ -8,6 +8,7 @@ import hypothesis.strategies
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
+import PIL.ImageFilter
 import pytest
 
 from number_recognition.reading import decode
@@ -243,3 +244,38 @@ def test_otsu_matches_a_plain_histogram_search():
             if between > best:
                 best, best_split = between, split
     assert ink.otsu_threshold(values) == pytest.approx(edges[best_split])
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_a_coloured_picture_gives_the_same_grey_from_a_file_and_from_an_array(mode, tmp_path):
+    rng = np.random.default_rng(7)
+    channels = len(mode)
+    pixels = rng.integers(0, 256, (24, 32, channels), dtype=np.uint8)
+    if mode == "RGBA":
+        pixels[..., 3] = np.where(rng.random((24, 32)) < 0.3, 0, 255)
+    path = tmp_path / "colour.png"
+    PIL.Image.fromarray(pixels, mode).save(path)
+    from_file = decode.image_to_grey(decode.open_image(str(path)))
+    from_array = decode.array_to_grey(pixels)
+    np.testing.assert_allclose(from_file, from_array, atol=1e-6)
+    # Pillow's own luma conversion agrees to its integer rounding.
+    if mode == "RGB":
+        pillow = np.asarray(PIL.Image.fromarray(pixels).convert("L"), dtype=np.float32) / 255
+        np.testing.assert_allclose(from_array, pillow, atol=1 / 255 + 1e-6)
+
+
+def test_a_palette_png_with_a_transparent_white_ground_keeps_its_dark_strokes(tmp_path):
+    """Anti-aliased edge pixels lighter than mid-grey must not make the ground black."""
+    image = PIL.Image.new("L", (60, 80), 255)
+    draw = PIL.ImageDraw.Draw(image)
+    draw.line([(15, 15), (45, 15), (25, 70)], fill=0, width=3)
+    # A wide soft halo of light grey around the stroke, as anti-aliasing onto white leaves.
+    halo = np.asarray(image.filter(PIL.ImageFilter.GaussianBlur(3)))
+    grey = np.where(np.asarray(image) < 128, 0, np.where(halo < 250, 200, 255)).astype(np.uint8)
+    palette = PIL.Image.fromarray(grey).convert("P")
+    white_index = palette.getpixel((0, 0))
+    path = tmp_path / "palette.png"
+    palette.save(path, transparency=white_index)
+    flattened = decode.image_to_grey(decode.open_image(str(path)))
+    assert flattened[0, 0] == pytest.approx(1.0)
+    assert flattened[15, 30] < 0.1

@@ -142,7 +142,8 @@ def test_cli_reads_folders_in_sorted_order_with_confidence(image_folder, small_m
 def test_cli_json_lines_hold_every_field(image_folder, small_model, capsys):
     recognize.main([str(image_folder / "b_two.png"), "--model", small_model, "--json"])
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"path", "prediction", "confidence", "digits"}
+    assert set(result) >= {"path", "model", "prediction", "confidence", "digits"}
+    assert result["model"] == small_model
     assert len(result["prediction"]) == 2 and 0.0 <= result["confidence"] <= 1.0
     assert result["confidence"] == min(digit["confidence"] for digit in result["digits"])
     assert [digit["box"] for digit in result["digits"]] == [[10, 8, 16, 52], [40, 8, 46, 52]]

@@ -13,7 +13,6 @@ import numpy as np
 import PIL.Image
 
 from number_recognition import cli
-from number_recognition import config
 from number_recognition import files
 from number_recognition.reading import decode
 from number_recognition.reading import inference
@@ -30,7 +29,7 @@ def parse_arguments(argv):
         "--model",
         metavar="PATH",
         default=None,
-        help=f"the .keras model (default: {config.MODEL_PATHS['cnn']} if trained, else {config.MODEL_PATHS['mlp']})",
+        help=f"the .keras model (default: {model_file.MODEL_ORDER})",
     )
     parser.add_argument(
         "--top",
@@ -94,6 +93,8 @@ def run(arguments):
     if arguments.save_input:
         files.check_output_folder(arguments.save_input)
     predictor = inference.load_predictor(arguments.model or model_file.default_model_path())
+    if predictor.path == model_file.BUNDLED_MODEL and not arguments.json:
+        print("using the bundled model; train your own with: python train.py --arch cnn --augment", file=sys.stderr)
     sources, failures, successes = [], 0, 0
 
     def report_error(path, message):

@@ -26,10 +26,20 @@ class ModelFileError(errors.UserError):
     """A model file is missing or cannot be read; the message says what to do."""
 
 
+# The model shipped inside the package (see docs/model_card.md), used when the user has trained none.
+PACKAGE_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUNDLED_MODEL = os.path.join(PACKAGE_FOLDER, "pretrained", "mnist_cnn.keras")
+MODEL_ORDER = (
+    f"{config.MODEL_PATHS['cnn']} if you trained it, else {config.MODEL_PATHS['mlp']}, else the bundled model"
+)
+
+
 def default_model_path():
-    """The model used when none is named: the user's convnet if trained, else the user's MLP."""
-    cnn_path = config.MODEL_PATHS["cnn"]
-    return cnn_path if os.path.isfile(cnn_path) else config.MODEL_PATHS["mlp"]
+    """The model used when none is named: the user's convnet, else the user's MLP, else the bundled one."""
+    for path in (config.MODEL_PATHS["cnn"], config.MODEL_PATHS["mlp"]):
+        if os.path.isfile(path):
+            return path
+    return BUNDLED_MODEL
 
 
 def damaged(path, reason):

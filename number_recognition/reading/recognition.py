@@ -66,6 +66,8 @@ class Reading:
     path: str = None
     digits: list = dataclasses.field(default_factory=list)
     error: str = None
+    # The model file that read the digits, so every answer says where it came from.
+    model: str = None
 
     @property
     def prediction(self):
@@ -89,6 +91,7 @@ class Reading:
             return {"path": self.path, "error": self.error}
         return {
             "path": self.path,
+            "model": self.model,
             "prediction": self.prediction,
             "confidence": self.confidence,
             "digits": [digit.as_json() for digit in self.digits],
@@ -207,11 +210,12 @@ def _predict_pending(pending, predictor):
     start = 0
     for entry in pending:
         if entry.error is not None:
-            yield Reading(entry.path, error=entry.error)
+            yield Reading(entry.path, error=entry.error, model=predictor.path)
             continue
         rows = probabilities[start : start + len(entry.inputs)]
         start += len(entry.inputs)
-        yield Reading(entry.path, [DigitReading(*digit) for digit in zip(rows, entry.boxes, entry.inputs)])
+        digits = [DigitReading(*digit) for digit in zip(rows, entry.boxes, entry.inputs)]
+        yield Reading(entry.path, digits, model=predictor.path)
 
 
 def recognize_many(sources, predictor, single=False, batch_size=config.PREDICT_BATCH_SIZE):
