@@ -15,80 +15,12 @@ def parse_arguments(argv):
     parser = cli.parser(__doc__)
     cli.add_data_argument(parser)
     parser.add_argument(
-        "--arch",
-        choices=config.ARCHITECTURES,
-        default=config.DEFAULT_ARCHITECTURE,
-        help="model architecture: a dense MLP or a small convnet",
-    )
-    parser.add_argument(
         "--model", metavar="PATH", default=None, help="where to save the model (default: models/mnist_<arch>.keras)"
     )
     cli.add_out_argument(parser)
-    mlp, cnn = config.MLPConfig(), config.CNNConfig()
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help=f"training epochs (default: {mlp.epochs} for mlp, {cnn.epochs} for cnn)",
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=None, help=f"samples per gradient step (default: {mlp.batch_size})"
-    )
-    parser.add_argument(
-        "--hidden",
-        type=int,
-        nargs="+",
-        default=None,
-        metavar="UNITS",
-        help=f"widths of the MLP's hidden layers (default: {' '.join(map(str, mlp.hidden_units))}; mlp only)",
-    )
-    parser.add_argument(
-        "--dropout",
-        type=float,
-        default=None,
-        help=f"dropout rate (default: {mlp.dropout} for mlp, {cnn.dropout} for cnn)",
-    )
-    parser.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help=f"initial learning rate of Adam, decayed to 0 along a cosine (default: {mlp.learning_rate})",
-    )
-    parser.add_argument(
-        "--label-smoothing",
-        type=float,
-        default=None,
-        help=f"label smoothing of the cross-entropy loss, in [0, 1) (default: {mlp.label_smoothing})",
-    )
-    parser.add_argument(
-        "--validation-split",
-        type=float,
-        default=None,
-        help=f"fraction of the training set held out to pick the best epoch (default: {mlp.validation_split})",
-    )
-    parser.add_argument(
-        "--augment",
-        action="store_true",
-        default=None,
-        help="train on randomly rotated, shifted, scaled, sheared and thickened digits",
-    )
-    parser.add_argument("--seed", type=int, default=None, help=f"random seed (default: {mlp.seed})")
+    cli.add_training_arguments(parser)
     arguments = parser.parse_args(argv)
-    try:
-        arguments.settings = config.make_config(
-            arguments.arch,
-            epochs=arguments.epochs,
-            batch_size=arguments.batch_size,
-            hidden_units=None if arguments.hidden is None else tuple(arguments.hidden),
-            dropout=arguments.dropout,
-            learning_rate=arguments.lr,
-            label_smoothing=arguments.label_smoothing,
-            validation_split=arguments.validation_split,
-            augment=arguments.augment,
-            seed=arguments.seed,
-        )
-    except ValueError as error:
-        parser.error(str(error).replace("hidden_units does not apply", "--hidden does not apply"))
+    arguments.settings = cli.training_config(parser, arguments)
     arguments.model = arguments.model or config.MODEL_PATHS[arguments.arch]
     return arguments
 

@@ -61,12 +61,74 @@ def add_seed_argument(parser, default):
     parser.add_argument("--seed", type=int, default=default, help="random seed")
 
 
-def positive_int(text):
-    """An argparse type: a whole number of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+# The training flags of train.py and the benches: (flag, config field, type, help). Their defaults
+# are the configs' own, so they are stated once, in config.py.
+TRAINING_FLAGS = (
+    ("--epochs", "epochs", int, "training epochs"),
+    ("--batch-size", "batch_size", int, "samples per gradient step"),
+    ("--hidden", "hidden_units", int, "widths of the MLP's hidden layers"),
+    ("--dropout", "dropout", float, "dropout rate"),
+    ("--lr", "learning_rate", float, "initial learning rate of Adam, decayed to 0 along a cosine"),
+    ("--label-smoothing", "label_smoothing", float, "label smoothing of the cross-entropy loss, in [0, 1)"),
+    ("--validation-split", "validation_split", float, "fraction of the training set held out to pick the best epoch"),
+    ("--seed", "seed", int, "random seed"),
+)
+
+
+def _describe_defaults(field):
+    """'10 for mlp, 12 for cnn', one value when every architecture shares it, or '1024 512; mlp only'."""
+    shown = {}
+    for name, settings_class in config.CONFIGS.items():
+        value = getattr(settings_class(), field, None)
+        if value is not None:
+            shown[name] = " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    if len(shown) < len(config.CONFIGS):
+        return "; ".join(f"{value}; {name} only" for name, value in shown.items())
+    if len(set(shown.values())) == 1:
+        return next(iter(shown.values()))
+    return ", ".join(f"{value} for {name}" for name, value in shown.items())
+
+
+def add_training_arguments(parser):
+    """The flags that make a training config: --arch, --augment and ``TRAINING_FLAGS``."""
+    parser.add_argument(
+        "--arch",
+        choices=config.ARCHITECTURES,
+        default=config.DEFAULT_ARCHITECTURE,
+        help="model architecture: a dense MLP or a small convnet",
+    )
+    for flag, field, kind, text in TRAINING_FLAGS:
+        parser.add_argument(
+            flag,
+            dest=field,
+            type=kind,
+            nargs="+" if field == "hidden_units" else None,
+            default=None,
+            metavar={int: "N", float: "R"}[kind],
+            help=f"{text} (default: {_describe_defaults(field)})",
+        )
+    parser.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="train on randomly rotated, shifted, scaled, sheared and thickened digits",
+    )
+
+
+def training_config(parser, arguments):
+    """The validated config the training flags describe; a setting that cannot train is a usage error."""
+    given = {field: getattr(arguments, field) for _, field, _, _ in TRAINING_FLAGS}
+    if given["hidden_units"] is not None:
+        given["hidden_units"] = tuple(given["hidden_units"])
+    try:
+        return config.make_config(arguments.arch, augment=arguments.augment, **given)
+    except ValueError as error:
+        message = str(error)
+        for flag, field, _, _ in TRAINING_FLAGS:
+            if message.startswith(f"{field} does not apply"):
+                # The config names its fields; the user typed a flag.
+                message = message.replace(field, flag, 1).split(";")[0]
+        parser.error(message)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

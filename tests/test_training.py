@@ -145,7 +145,8 @@ def test_train_then_evaluate_round_trip_through_the_scripts(tiny_npz, tmp_path, 
     printed = capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in printed
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_loss"] > 0
+    matrix = np.array(metrics["confusion_matrix"])
+    assert metrics["test_accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum()) and metrics["test_loss"] > 0
     assert [row["class"] for row in metrics["per_class"]] == list(range(10))
     assert {"precision", "recall", "f1", "support"} <= set(metrics["per_class"][0])
     assert sum(row["support"] for row in metrics["per_class"]) == 80
