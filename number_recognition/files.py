@@ -13,11 +13,13 @@ import os
 import re
 import secrets
 
+from number_recognition import errors
+
 PARTIAL_PREFIX = ".partial-"
 PARTIAL_PATTERN = re.compile(r"\.partial-(\d+)-[0-9a-f]+")
 
 
-class OutputPathError(ValueError):
+class OutputPathError(errors.UserError):
     """An output path cannot be written; the message says why."""
 
 

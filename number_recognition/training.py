@@ -85,7 +85,15 @@ def train(x_train, y_train, settings, verbose=1):
 
 
 def save_model_atomically(model, path):
-    """Save ``model`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    """Save ``model``'s architecture and weights to ``path`` through a temporary file and an atomic rename.
+
+    The optimizer's state (two more copies of the weights for Adam) is left out: the file is for
+    reading digits, and a third of the size loads three times faster.
+    """
+    # subtle: a model rebuilt from its config is not compiled, so Keras saves no optimizer with it
+    # (clone_model would compile the copy too); set_weights also copies the batch-norm statistics.
+    inference_copy = type(model).from_config(model.get_config())
+    inference_copy.set_weights(model.get_weights())
     # Keras insists on the .keras suffix, so the temporary name keeps it.
     with files.atomic_path(path, suffix=".keras") as temporary_path:
-        model.save(temporary_path)
+        inference_copy.save(temporary_path)

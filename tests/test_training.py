@@ -1,9 +1,11 @@
 """Models, training, atomic saving and the train -> evaluate round trip through the scripts."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import PIL.Image
@@ -212,3 +214,19 @@ def test_scripts_print_no_tensorflow_start_up_noise(tiny_npz, tmp_path):
     assert "saved the model to" in finished.stdout
     for noise in ("oneDNN", "cuda", "absl", "cpu_feature_guard", "WARNING"):
         assert noise not in finished.stdout
+
+
+def test_a_saved_model_holds_its_weights_but_no_optimizer_state(tmp_path, synthetic_mnist):
+    import h5py
+
+    arrays = synthetic_mnist(train_count=100)
+    settings = config.MLPConfig(epochs=1, batch_size=32, hidden_units=(16,))
+    model, _ = training.train(arrays["x_train"], arrays["y_train"], settings, verbose=0)
+    path = tmp_path / "model.keras"
+    training.save_model_atomically(model, str(path))
+    with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as stream:
+        with h5py.File(io.BytesIO(stream.read()), "r") as weights:
+            assert "optimizer" not in weights and "layers" in weights
+    images = arrays["x_test"][:8] / 255.0
+    reloaded = keras_import.import_keras().models.load_model(path)
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
