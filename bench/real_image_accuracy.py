@@ -8,9 +8,12 @@ names one) this runs two readers through the same model:
 * the product, ``recognition.recognize(path, predictor)``, whose ``prediction`` is a digit string
   (``None`` when it finds no digit).
 
-A reading is right when it equals the label exactly, so the baseline can never read a number. The
+A reading is right when it equals the label exactly, so the baseline can never read a number. An
+image without handwriting (an empty label) is read right by the product when it finds no digit or
+marks every digit it finds uncertain, and never by the baseline, which always names a digit. The
 script prints one JSON line per kind and a total line, and writes every image the product gets wrong
-to ``real_image_failures.csv`` in ``--out`` so that people can look at what fails.
+to ``real_image_failures.csv`` in ``--out`` so that people can look at what fails. Each line also
+says how many of the product's answers were marked uncertain and how often the sure ones were right.
 """
 
 import csv
@@ -28,7 +31,7 @@ from number_recognition.reading import model_file
 from number_recognition.reading import recognition
 
 FAILURES_FILE = "real_image_failures.csv"
-FAILURE_COLUMNS = ("file", "kind", "label", "prediction")
+FAILURE_COLUMNS = ("file", "kind", "label", "prediction", "uncertain")
 
 
 def baseline_input(path):
@@ -43,44 +46,58 @@ def baseline_predictions(paths, predictor):
     return [str(int(np.argmax(row))) for row in probabilities]
 
 
-def product_prediction(path, predictor):
-    """The product's reading of one path: its ``prediction``, or ``error: ...`` if it raised."""
+def product_reading(path, predictor):
+    """The product's reading of one path: ``(prediction, uncertain)``, or ``("error: ...", True)`` if it raised."""
     try:
-        return recognition.recognize(str(path), predictor).prediction
+        reading = recognition.recognize(str(path), predictor)
     except (
         Exception
     ) as error:  # One crash must not hide the scores of every other image; it counts as wrong and is listed.
-        return f"error: {type(error).__name__}: {error}"
+        return f"error: {type(error).__name__}: {error}", True
+    return reading.prediction, reading.uncertain
+
+
+def is_right(label, prediction, uncertain):
+    """A digit string must match exactly; an image without handwriting must give no sure digit."""
+    if label == "":
+        return prediction is None or uncertain
+    return prediction == label
 
 
 def score(rows, images_dir, predictor):
     """Read every labelled image both ways; return one dict per image with both readings."""
     paths = [pathlib.Path(images_dir) / row["file"] for row in rows]
     baselines = baseline_predictions(paths, predictor)
-    return [
-        {
-            "file": str(path),
-            "kind": row["kind"],
-            "label": row["label"],
-            "baseline": baseline,
-            "prediction": product_prediction(path, predictor),
-        }
-        for row, path, baseline in zip(rows, paths, baselines)
-    ]
+    results = []
+    for row, path, baseline in zip(rows, paths, baselines):
+        prediction, uncertain = product_reading(path, predictor)
+        results.append(
+            {
+                "file": str(path),
+                "kind": row["kind"],
+                "label": row["label"],
+                "baseline": baseline,
+                "prediction": prediction,
+                "uncertain": uncertain,
+                "right": is_right(row["label"], prediction, uncertain),
+            }
+        )
+    return results
 
 
 def summary_line(kind, results):
     """The JSON-ready accuracy of both readers over ``results``."""
     count = len(results)
+    sure = [result for result in results if not result["uncertain"]]
     return {
         "kind": kind,
         "n": count,
         "baseline_accuracy": round(sum(result["baseline"] == result["label"] for result in results) / max(count, 1), 4),
-        "product_accuracy": round(
-            sum(result["prediction"] == result["label"] for result in results) / max(count, 1), 4
-        ),
+        "product_accuracy": round(sum(result["right"] for result in results) / max(count, 1), 4),
         "product_no_digit": sum(result["prediction"] is None for result in results),
         "product_errors": sum(str(result["prediction"]).startswith("error: ") for result in results),
+        "uncertain_fraction": round(1 - len(sure) / max(count, 1), 4),
+        "sure_accuracy": round(sum(result["right"] for result in sure) / max(len(sure), 1), 4),
     }
 
 
@@ -100,7 +117,7 @@ def write_failures(results, path):
         writer.writerows(
             dict(result, prediction="" if result["prediction"] is None else result["prediction"])
             for result in results
-            if result["prediction"] != result["label"]
+            if not result["right"]
         )
 
 

@@ -16,6 +16,16 @@ The kinds are:
   scanner noise; some are printed digits in matplotlib's bundled DejaVu fonts.
 * ``noisy``: a low-contrast digit with salt-and-pepper specks and heavy JPEG artefacts.
 * ``number``: 2 to 6 digits on one line drawn in the photo, paint, transparent or inverted style.
+* ``thin``: a digit drawn with a 1-pixel pencil, aliased or anti-aliased, dark on light or light on
+  dark, on a canvas of 28 to 1,000 pixels.
+* ``touching``: 2 to 6 digits whose neighbours touch or overlap by a few pixels, as in quick writing.
+* ``ruled``: a photo of 2 to 4 digits on ruled or squared paper whose lines are dark enough to cross
+  and join the strokes.
+* ``stray``: a number or a digit with a stray mark (a dash, a dot, a curl) well away from it.
+* ``tilted``: a digit turned 15 to 30 degrees either way.
+* ``nodigit``: no handwriting at all: a matplotlib plot, a screenshot of text, a synthetic scene of
+  shapes, a texture, a gradient or noise. Its label is empty: the right answer is no digit, or only
+  uncertain ones.
 
 The handwriting comes from two independent sources: MNIST *test* digits (never the training split),
 upscaled smoothly with their grey level used as ink coverage, and hand-made stroke templates of 0-9
@@ -38,7 +48,25 @@ from number_recognition import cli
 from number_recognition import config
 from number_recognition import data
 
-KINDS = ("photo", "paint", "transparent", "inverted", "scan", "noisy", "number")
+# New kinds go at the end: each image's generator is seeded by its kind's place in this tuple, so
+# the images of the older kinds stay the same.
+KINDS = (
+    "photo",
+    "paint",
+    "transparent",
+    "inverted",
+    "scan",
+    "noisy",
+    "number",
+    "thin",
+    "touching",
+    "ruled",
+    "stray",
+    "tilted",
+    "nodigit",
+)
+# The kinds whose label is a number of several digits (the others hold one digit, or none).
+NUMBER_KINDS = ("number", "touching", "ruled", "stray")
 LABELS_FILE = "labels.csv"
 LABEL_COLUMNS = ("file", "kind", "label")
 # The set the README's figures come from.
@@ -55,7 +83,27 @@ SOURCE_WEIGHTS = {
     "scan": {"mnist": 0.45, "strokes": 0.3, "font": 0.25},
     "noisy": {"mnist": 0.5, "strokes": 0.5},
     "number": {"mnist": 0.5, "strokes": 0.5},
+    "touching": {"mnist": 0.5, "strokes": 0.5},
+    "ruled": {"mnist": 0.5, "strokes": 0.5},
+    "stray": {"mnist": 0.5, "strokes": 0.5},
+    "tilted": {"mnist": 0.5, "strokes": 0.5},
 }
+# Canvases of the thin kind range over these sides, in pixels.
+THIN_CANVAS = (28, 1000)
+# Tilted digits are turned by this many degrees, either way.
+TILT_DEGREES = (15.0, 30.0)
+# Ruled numbers have this many digits.
+RULED_LENGTHS = (2, 4)
+# Touching neighbours overlap by up to this fraction of the height (0: they just touch).
+TOUCH_OVERLAP = 0.08
+# The pictures without handwriting, by what they show.
+NO_DIGIT_SUBJECTS = ("plot", "text", "photo", "texture", "gradient", "noise")
+# Words for text screenshots: no digits, since reading a printed digit would be right, not a false alarm.
+WORDS = (
+    "the quick brown fox jumps over lazy dog Settings File Edit View Help Open Save Cancel "
+    "Meeting notes agenda budget review Project status update Dear team Thanks Best regards "
+    "Welcome back Sign in Password Search results Download complete Error Warning OK"
+).split()
 NUMBER_STYLES = ("photo", "paint", "transparent", "inverted")
 NUMBER_LENGTHS = (2, 6)
 
@@ -233,8 +281,11 @@ def stroke_paths(rng, digit, hand):
     return paths
 
 
-def strokes_coverage(rng, digit, height, hand):
-    """Draw a stroke template with PIL lines at ``height`` pixels, antialiased by supersampling."""
+def strokes_coverage(rng, digit, height, hand, pencil=None):
+    """Draw a stroke template with PIL lines at ``height`` pixels, antialiased by supersampling.
+
+    ``pencil`` "aliased" or "antialiased" draws with a 1-pixel pencil instead of the hand's pen.
+    """
     paths = stroke_paths(rng, digit, hand)
     slant = math.tan(math.radians(hand.slant_degrees + rng.normal(0.0, 3.0)))
     width_ratio = hand.width_ratio * rng.uniform(0.92, 1.08)
@@ -247,10 +298,15 @@ def strokes_coverage(rng, digit, height, hand):
     everything = np.concatenate(shaped)
     low = everything.min(axis=0)
     extent = everything.max(axis=0) - low
-    pen = max(1.0, hand.pen_fraction * height)
+    pen = 1.0 if pencil else max(1.0, hand.pen_fraction * height)
     # The scale makes the ink, pen width included, exactly ``height`` pixels tall.
     scale = max(1.0, height - pen) / max(extent[1], 1e-3)
-    supersample = 4 if height <= 150 else 2 if height <= 500 else 1
+    if pencil == "aliased":
+        supersample = 1
+    elif pencil == "antialiased":
+        supersample = 4
+    else:
+        supersample = 4 if height <= 150 else 2 if height <= 500 else 1
     margin = pen / 2 + 2
     size = (
         int(math.ceil((extent[0] * scale + 2 * margin) * supersample)),
@@ -262,6 +318,8 @@ def strokes_coverage(rng, digit, height, hand):
     for path in shaped:
         points = ((path - low) * scale + margin) * supersample
         draw.line([tuple(point) for point in points], fill=255, width=pen_pixels, joint="curve")
+        if pen_pixels == 1:
+            continue
         # PIL fills each segment of a wide line as its own polygon and leaves hairline seams
         # between them; a dot of the pen's size at every vertex closes them and rounds the ends.
         radius = pen_pixels / 2
@@ -319,10 +377,15 @@ def digit_ink(rng, sources, digit, source):
     return ink
 
 
-def number_ink(rng, sources, digits, source):
-    """The ink of a number written on one line by one hand, as a function of (height, max_width)."""
+def number_ink(rng, sources, digits, source, spacing=None):
+    """The ink of a number written on one line by one hand, as a function of (height, max_width).
+
+    ``spacing`` is "touch" (neighbours touch or overlap), "close", "normal" or "wide"; by default
+    one of the last three, drawn at random.
+    """
     hand = Hand(rng)
-    spacing = rng.choice(["close", "normal", "wide"], p=[0.25, 0.55, 0.2])
+    if spacing is None:
+        spacing = rng.choice(["close", "normal", "wide"], p=[0.25, 0.55, 0.2])
 
     def ink(height, max_width):
         masks = [
@@ -330,7 +393,9 @@ def number_ink(rng, sources, digits, source):
             for digit in digits
         ]
         # Gaps are fractions of the height; a "close" number nearly touches without overlapping.
-        if spacing == "close":
+        if spacing == "touch":
+            gaps = -rng.uniform(0.0, TOUCH_OVERLAP, len(digits) - 1)
+        elif spacing == "close":
             gaps = rng.uniform(0.02, 0.06, len(digits) - 1)
         elif spacing == "normal":
             gaps = rng.uniform(0.08, 0.3, len(digits) - 1)
@@ -345,17 +410,49 @@ def number_ink(rng, sources, digits, source):
             masks = [
                 resize_coverage(mask, round(mask.shape[1] * scale), round(mask.shape[0] * scale)) for mask in masks
             ]
-        gap_pixels = [max(2, round(gap * height * scale)) for gap in gaps] + [0]
         heights = np.array([mask.shape[0] for mask in masks])
         tops = np.maximum(0, np.round((bottoms - tops.min()) * scale).astype(int) - heights)
-        line = np.zeros(((tops + heights).max(), sum(mask.shape[1] for mask in masks) + sum(gap_pixels)), np.float32)
-        left = 0
-        for mask, top, gap in zip(masks, tops, gap_pixels):
-            line[top : top + mask.shape[0], left : left + mask.shape[1]] = mask
-            left += mask.shape[1] + gap
+        if spacing == "touch":
+            line = touching_line(masks, tops, [round(-gap * height * scale) for gap in gaps])
+        else:
+            gap_pixels = [max(2, round(gap * height * scale)) for gap in gaps] + [0]
+            line_width = sum(mask.shape[1] for mask in masks) + sum(gap_pixels)
+            line = np.zeros(((tops + heights).max(), line_width), np.float32)
+            left = 0
+            for mask, top, gap in zip(masks, tops, gap_pixels):
+                line[top : top + mask.shape[0], left : left + mask.shape[1]] = mask
+                left += mask.shape[1] + gap
         return fit(line, height, max_width)
 
     return ink
+
+
+def touching_line(masks, tops, overlaps):
+    """Digits placed left to right so that each one's ink touches its left neighbour's, overlapping it
+    by ``overlaps`` pixels (one per pair); overlapping strokes are one layer of ink, not a sum."""
+    height = max(top + mask.shape[0] for mask, top in zip(masks, tops))
+    line = np.zeros((height, sum(mask.shape[1] for mask in masks)), np.float32)
+    right_edges = np.full(height, -1)
+    left, end = 0, 0
+    for index, (mask, top) in enumerate(zip(masks, tops)):
+        rows = np.arange(top, top + mask.shape[0])
+        inked = mask.max(axis=1) > 0.5
+        if index > 0:
+            # On every row both digits ink, the new one starts right after the old one's ink; the
+            # closest such row decides where the new one touches.
+            shared = inked & (right_edges[rows] >= 0)
+            left_edges = np.argmax(mask > 0.5, axis=1)
+            if shared.any():
+                left = int((right_edges[rows][shared] + 1 - left_edges[shared]).max()) - overlaps[index - 1]
+            else:
+                left = end - overlaps[index - 1]
+            left = max(0, left)
+        region = line[top : top + mask.shape[0], left : left + mask.shape[1]]
+        np.maximum(region, mask[:, : region.shape[1]], out=region)
+        last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1] > 0.5, axis=1)
+        right_edges[rows[inked]] = np.maximum(right_edges[rows[inked]], left + last[inked])
+        end = max(end, left + mask.shape[1])
+    return line[:, :end]
 
 
 def random_position(rng, canvas_height, canvas_width, coverage, margin, centred=False):
@@ -405,17 +502,27 @@ def perspective_coefficients(output_corners, input_corners):
     return np.linalg.solve(np.asarray(rows, np.float64), np.asarray(values, np.float64))
 
 
-def draw_paper_lines(rng, paper, digit_height, frame_origin):
-    """Draw squared-grid or ruled lines on the paper, or none, in light blue or grey."""
-    style = rng.choice(["plain", "squared", "ruled"], p=[0.35, 0.4, 0.25])
-    if style == "plain":
-        return
-    colour = tuple(
-        int(value)
-        for value in (rng.choice([(160, 185, 230), (175, 200, 235), (180, 180, 185)]) + rng.integers(-10, 11, 3))
-    )
-    spacing = digit_height * (rng.uniform(0.3, 0.6) if style == "squared" else rng.uniform(0.7, 1.2))
-    width = max(1, round(spacing * rng.uniform(0.02, 0.05)))
+def draw_paper_lines(rng, paper, digit_height, frame_origin, crossing=False):
+    """Draw squared-grid or ruled lines on the paper, or none, in light blue or grey.
+
+    With ``crossing`` the lines are always there, dark (a pencil rule, a strong print) and close
+    enough that at least one crosses the digits.
+    """
+    if crossing:
+        style = rng.choice(["squared", "ruled"])
+        colour = tuple(int(value) for value in rng.choice([(70, 95, 175), (95, 95, 105), (120, 140, 200)]))
+        spacing = digit_height * rng.uniform(0.3, 0.6)
+        width = max(1, round(digit_height * rng.uniform(0.01, 0.03)))
+    else:
+        style = rng.choice(["plain", "squared", "ruled"], p=[0.35, 0.4, 0.25])
+        if style == "plain":
+            return
+        colour = tuple(
+            int(value)
+            for value in (rng.choice([(160, 185, 230), (175, 200, 235), (180, 180, 185)]) + rng.integers(-10, 11, 3))
+        )
+        spacing = digit_height * (rng.uniform(0.3, 0.6) if style == "squared" else rng.uniform(0.7, 1.2))
+        width = max(1, round(spacing * rng.uniform(0.02, 0.05)))
     draw = ImageDraw.Draw(paper)
     offset_x, offset_y = frame_origin + rng.uniform(0, spacing, 2)
     for y in np.arange(offset_y % spacing, paper.height, spacing):
@@ -442,8 +549,11 @@ def illumination(rng, height, width):
     return np.asarray(light)
 
 
-def photo(rng, ink, index):
-    """A phone photo of a digit on paper, saved as JPEG; every other one is stored sideways with EXIF."""
+def photo(rng, ink, index, crossing_lines=False):
+    """A phone photo of a digit on paper, saved as JPEG; every other one is stored sideways with EXIF.
+
+    With ``crossing_lines`` the paper's lines are dark and cross the digits.
+    """
     long_side = int(rng.integers(800, 1601) if rng.random() < 0.9 else rng.integers(2000, 3001))
     short_side = int(round(long_side / rng.choice([4 / 3, 16 / 9, 1.0])))
     width, height = (long_side, short_side) if rng.random() < 0.6 else (short_side, long_side)
@@ -458,7 +568,7 @@ def photo(rng, ink, index):
     )
     paper_colour = tuple(int(value) for value in np.clip(paper_colour, 0, 255))
     paper = Image.new("RGB", (width + 2 * margin, height + 2 * margin), paper_colour)
-    draw_paper_lines(rng, paper, digit_height, np.array([margin, margin]))
+    draw_paper_lines(rng, paper, digit_height, np.array([margin, margin]), crossing=crossing_lines)
     page = np.asarray(paper).copy()
     top, left = random_position(rng, height, width, coverage, int(0.03 * min(width, height)), centred=True)
     pen = np.asarray(
@@ -599,6 +709,181 @@ def noisy(rng, ink, index):
     return Picture(image, ".jpg", {"quality": int(rng.integers(10, 31))})
 
 
+def thin(rng, ink, index):
+    """A digit drawn with a 1-pixel pencil on a square or wide canvas of 28 to 1,000 pixels, either polarity."""
+    height = int(round(math.exp(rng.uniform(math.log(THIN_CANVAS[0]), math.log(THIN_CANVAS[1])))))
+    width = height if rng.random() < 0.5 else min(THIN_CANVAS[1], int(height * rng.uniform(1.0, 1.6)))
+    coverage = ink(max(12, int(height * rng.uniform(0.5, 0.85))), int(0.95 * width))
+    if rng.random() < 0.5:
+        canvas, colour = np.full((height, width, 3), 255, np.uint8), (0, 0, 0)
+    else:
+        canvas, colour = np.zeros((height, width, 3), np.uint8), (255, 255, 255)
+    paint_over(canvas, coverage, *random_position(rng, height, width, coverage, 1), colour)
+    return Picture(Image.fromarray(canvas), ".png")
+
+
+def ruled(rng, ink, index):
+    """A photo of digits on paper whose dark ruled or squared lines cross the strokes."""
+    return photo(rng, ink, index, crossing_lines=True)
+
+
+def tilted(rng, ink, index, style):
+    """A digit turned 15 to 30 degrees either way, in the paint, transparent, inverted or photo ``style``."""
+    degrees = rng.uniform(*TILT_DEGREES) * rng.choice([-1.0, 1.0])
+
+    def turned(height, max_width):
+        coverage = Image.fromarray(ink(height, max_width), "F").rotate(
+            degrees, resample=Image.Resampling.BICUBIC, expand=True
+        )
+        return fit(crop_to_ink(np.clip(np.asarray(coverage), 0.0, 1.0)), height, max_width)
+
+    return STYLES[style](rng, turned, index)
+
+
+def with_stray_mark(rng, ink):
+    """``ink`` with a stray mark (a dash, a dot or a curl) one to three digit heights away from it."""
+    shape = rng.choice(["dash", "dot", "curl"])
+    side = rng.choice(["above", "below", "left", "right"])
+    distance = rng.uniform(1.0, 3.0)
+    size = rng.uniform(0.2, 0.6)
+    angle = math.radians(rng.uniform(-25.0, 25.0))
+
+    def marked(height, max_width):
+        number = ink(height, max_width)
+        pen = max(1, round(0.1 * number.shape[0]))
+        length = max(pen + 2, round(size * number.shape[0]))
+        mark = Image.new("L", (length + 2 * pen, length + 2 * pen), 0)
+        draw = ImageDraw.Draw(mark)
+        centre = length / 2 + pen
+        if shape == "dash":
+            dx, dy = 0.5 * length * math.cos(angle), 0.5 * length * math.sin(angle)
+            draw.line([(centre - dx, centre - dy), (centre + dx, centre + dy)], fill=255, width=pen)
+        elif shape == "dot":
+            draw.ellipse((centre - pen, centre - pen, centre + pen, centre + pen), fill=255)
+        else:
+            draw.arc((pen, pen, pen + length, pen + length // 2), 0, 300, fill=255, width=pen)
+        mark = crop_to_ink(np.asarray(mark, np.float32) / 255.0)
+        gap = round(distance * number.shape[0])
+        rows = number.shape[0] + (gap + mark.shape[0] if side in ("above", "below") else 0)
+        columns = number.shape[1] + (gap + mark.shape[1] if side in ("left", "right") else 0)
+        rows, columns = max(rows, mark.shape[0]), max(columns, mark.shape[1])
+        canvas = np.zeros((rows, columns), np.float32)
+        number_top = rows - number.shape[0] if side == "above" else 0
+        number_left = columns - number.shape[1] if side == "left" else 0
+        canvas[number_top : number_top + number.shape[0], number_left : number_left + number.shape[1]] = number
+        mark_top = {"above": 0, "below": rows - mark.shape[0]}.get(side, (number.shape[0] - mark.shape[0]) // 2)
+        mark_left = {"left": 0, "right": columns - mark.shape[1]}.get(side, (columns - mark.shape[1]) // 2)
+        region = canvas[mark_top : mark_top + mark.shape[0], mark_left : mark_left + mark.shape[1]]
+        np.maximum(region, mark, out=region)
+        return fit(canvas, height, max_width)
+
+    return marked
+
+
+def no_digit(rng, subject, index):
+    """A picture without handwriting: a plot, a text screenshot, a photo-like scene, a texture, a gradient or noise."""
+    width, height = int(rng.integers(200, 1201)), int(rng.integers(200, 901))
+    if subject == "plot":
+        return Picture(plot_picture(rng, width, height), ".png")
+    if subject == "text":
+        return Picture(text_picture(rng, width, height), ".png")
+    if subject == "photo":
+        image = Image.fromarray(scene_pixels(rng, width, height)).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2)))
+        return Picture(Image.fromarray(add_gaussian_noise(rng, np.asarray(image), rng.uniform(2, 8))), ".jpg")
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    if subject == "texture":
+        # Wood grain, cloth or a wall: smooth noise bent by sine waves, in one or two colours.
+        field = smooth_noise(rng, height, width, rng.integers(4, 30))
+        frequency = rng.uniform(0.02, 0.2)
+        grain = np.sin(frequency * (x * math.cos(rng.uniform(0, math.pi)) + y) + 6 * field)
+        values = 0.5 + 0.5 * (0.6 * grain + 0.4 * smooth_noise(rng, height, width, 80))
+    elif subject == "gradient":
+        angle = rng.uniform(0, 2 * math.pi)
+        values = (x * math.cos(angle) + y * math.sin(angle)) / max(width, height)
+        if rng.random() < 0.4:
+            values = np.hypot(x - rng.uniform(0, width), y - rng.uniform(0, height)) / max(width, height)
+        values = (values - values.min()) / max(float(np.ptp(values)), 1e-6)
+    else:
+        values = rng.random((height, width)) if rng.random() < 0.5 else smooth_noise(rng, height, width, 5)
+    low, high = rng.integers(0, 256, (2, 3))
+    pixels = low + values[..., None] * (high.astype(np.float32) - low)
+    return Picture(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)), ".png")
+
+
+def smooth_noise(rng, height, width, cells):
+    """Random values on a coarse grid of about ``cells`` cells across, smoothly enlarged to the image, in [0, 1]."""
+    cells = int(max(2, cells))
+    coarse = rng.random((max(2, cells * height // width), cells)).astype(np.float32)
+    return np.asarray(Image.fromarray(coarse, "F").resize((width, height), Image.Resampling.BICUBIC)).clip(0, 1)
+
+
+def plot_picture(rng, width, height):
+    """A matplotlib figure: lines, scatter or bars with axes, ticks, a title and a legend."""
+    # subtle: the Agg canvas renders without pyplot, so no window or global state is touched.
+    from matplotlib import figure
+    from matplotlib.backends import backend_agg
+
+    dpi = 100
+    plot = figure.Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    backend_agg.FigureCanvasAgg(plot)
+    axes = plot.add_subplot()
+    x = np.linspace(0, rng.uniform(1, 50), 60)
+    chart = rng.choice(["line", "scatter", "bar"])
+    for series in range(int(rng.integers(1, 4))):
+        y = np.cumsum(rng.normal(0, 1, len(x))) + series
+        if chart == "line":
+            axes.plot(x, y, label=f"series {chr(97 + series)}")
+        elif chart == "scatter":
+            axes.scatter(x, y, s=8, label=f"series {chr(97 + series)}")
+        else:
+            axes.bar(np.arange(8) + 0.25 * series, np.abs(y[:8]), width=0.25, label=f"series {chr(97 + series)}")
+    axes.set_title(" ".join(rng.choice(WORDS, 3)))
+    axes.legend()
+    plot.tight_layout()
+    plot.canvas.draw()
+    return Image.fromarray(np.asarray(plot.canvas.buffer_rgba())[..., :3].copy())
+
+
+def text_picture(rng, width, height):
+    """A screenshot of a few lines of text in a DejaVu face, dark on light or light on dark."""
+    family, style, weight = FONT_FACES[rng.integers(len(FONT_FACES))]
+    path = font_manager.findfont(
+        font_manager.FontProperties(family=family, style=style, weight=weight), fallback_to_default=False
+    )
+    size = int(rng.integers(12, 41))
+    font = ImageFont.truetype(path, size=size)
+    dark = rng.random() < 0.7
+    image = Image.new("RGB", (width, height), (250, 250, 250) if dark else (30, 30, 35))
+    draw = ImageDraw.Draw(image)
+    for line in range(int(rng.integers(1, max(2, height // (size * 2))))):
+        text = " ".join(rng.choice(WORDS, int(rng.integers(2, 9))))
+        draw.text((10, 10 + line * size * 1.5), text, fill=(20, 20, 20) if dark else (220, 220, 220), font=font)
+    return image
+
+
+def scene_pixels(rng, width, height):
+    """A photo-like scene: a sky and ground gradient with filled shapes (houses, trees, furniture) of many colours."""
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    sky, ground = rng.integers(60, 256, (2, 3)).astype(np.float32)
+    horizon = rng.uniform(0.3, 0.8)
+    pixels = np.where(y < horizon, sky * (0.7 + 0.3 * y / horizon), ground * (1.1 - 0.3 * y))
+    image = Image.fromarray(np.clip(np.broadcast_to(pixels, (height, width, 3)), 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(3, 15))):
+        colour = tuple(int(value) for value in rng.integers(0, 256, 3))
+        left, top = rng.uniform(0, width), rng.uniform(0, height)
+        box = (left, top, left + rng.uniform(0.05, 0.4) * width, top + rng.uniform(0.05, 0.4) * height)
+        shape = rng.choice(["rectangle", "ellipse", "polygon"])
+        if shape == "rectangle":
+            draw.rectangle(box, fill=colour)
+        elif shape == "ellipse":
+            draw.ellipse(box, fill=colour)
+        else:
+            corners = rng.uniform((box[0], box[1]), (box[2], box[3]), (5, 2))
+            draw.polygon([tuple(point) for point in corners], fill=colour)
+    return np.asarray(image)
+
+
 STYLES = {
     "photo": photo,
     "paint": paint,
@@ -606,6 +891,8 @@ STYLES = {
     "inverted": inverted,
     "scan": scan,
     "noisy": noisy,
+    "thin": thin,
+    "ruled": ruled,
 }
 
 
@@ -615,18 +902,50 @@ def choose_source(rng, kind):
     return str(rng.choice(list(weights), p=list(weights.values())))
 
 
+def random_digits(rng, lengths):
+    """A list of random digits, as many as a random length from ``lengths`` (inclusive)."""
+    return [int(digit) for digit in rng.integers(0, config.NUM_CLASSES, rng.integers(lengths[0], lengths[1] + 1))]
+
+
 def make_image(rng, sources, kind, index):
     """Make one image of ``kind``; return (picture, label, file name stem)."""
+    if kind == "nodigit":
+        subject = str(NO_DIGIT_SUBJECTS[index % len(NO_DIGIT_SUBJECTS)])
+        return no_digit(rng, subject, index), "", f"{kind}_{index:04d}_{subject}"
+    if kind == "thin":
+        digit = int(rng.integers(0, config.NUM_CLASSES))
+        pencil = str(rng.choice(["aliased", "antialiased"]))
+        hand = Hand(rng)
+
+        def pencil_ink(height, max_width):
+            return fit(strokes_coverage(rng, digit, height, hand, pencil=pencil), height, max_width)
+
+        return thin(rng, pencil_ink, index), str(digit), f"{kind}_{index:04d}_{pencil}"
     source = choose_source(rng, kind)
-    if kind == "number":
-        digits = [
-            int(digit)
-            for digit in rng.integers(0, config.NUM_CLASSES, rng.integers(NUMBER_LENGTHS[0], NUMBER_LENGTHS[1] + 1))
-        ]
+    if kind in ("number", "touching"):
+        digits = random_digits(rng, NUMBER_LENGTHS)
         style = str(rng.choice(NUMBER_STYLES))
-        picture = STYLES[style](rng, number_ink(rng, sources, digits, source), index)
+        spacing = "touch" if kind == "touching" else None
+        picture = STYLES[style](rng, number_ink(rng, sources, digits, source, spacing), index)
+        return picture, "".join(str(digit) for digit in digits), f"{kind}_{index:04d}_{style}"
+    if kind == "ruled":
+        digits = random_digits(rng, RULED_LENGTHS)
+        picture = ruled(rng, number_ink(rng, sources, digits, source), index)
+        return picture, "".join(str(digit) for digit in digits), f"{kind}_{index:04d}_photo"
+    if kind == "stray":
+        digits = random_digits(rng, (1, 4))
+        style = str(rng.choice(["photo", "transparent", "inverted"]))
+        if len(digits) > 1:
+            ink = number_ink(rng, sources, digits, source)
+        else:
+            ink = digit_ink(rng, sources, digits[0], source)
+        picture = STYLES[style](rng, with_stray_mark(rng, ink), index)
         return picture, "".join(str(digit) for digit in digits), f"{kind}_{index:04d}_{style}"
     digit = int(rng.integers(0, config.NUM_CLASSES))
+    if kind == "tilted":
+        style = str(rng.choice(["paint", "transparent", "inverted", "photo"]))
+        picture = tilted(rng, digit_ink(rng, sources, digit, source), index, style)
+        return picture, str(digit), f"{kind}_{index:04d}_{style}"
     return STYLES[kind](rng, digit_ink(rng, sources, digit, source), index), str(digit), f"{kind}_{index:04d}"
 
 

@@ -55,7 +55,9 @@ def format_line(reading, top):
     if reading.prediction is None:
         return f"{reading.path}: no digit found"
     quantifier = "" if len(reading.digits) == 1 else "min "
-    line = f"{reading.path}: {reading.prediction} ({quantifier}{reading.confidence:.1%})"
+    # A '?' follows each digit the model is unsure of: '20?4' asks the reader to check the 0.
+    digits = "".join(f"{digit.digit}?" if digit.uncertain else str(digit.digit) for digit in reading.digits)
+    line = f"{reading.path}: {digits} ({quantifier}{reading.confidence:.1%})"
     if top:
         ranked = []
         for digit in reading.digits:

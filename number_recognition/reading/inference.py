@@ -7,15 +7,17 @@ float32 NumPy. It understands ``Sequential`` models built from the layers the pr
 Anything else raises ``UnsupportedModelError``, and ``load_predictor`` then falls back to Keras, so
 every valid model still works, only slower.
 
+Each Dense or Conv2D layer is one matrix product (a convolution's over the rows of a strided view
+of its windows), and a batch norm or activation right after it is folded into it at load (``_Linear``).
+
 The weights file does not use the layer names of the config: Keras stores each layer under the
 snake_case of its class name, made unique per model in layer order (``dense``, ``dense_1``, ...), as
 ``layers/<that name>/vars/<index>``, leaving out the InputLayer. Every variable's declared shape is
 checked against the config before it is read.
 """
 
+import math
 import re
-import zipfile
-import zlib
 
 import numpy as np
 
@@ -82,24 +84,20 @@ class NumpyModel:
 
     @classmethod
     def from_file(cls, path):
-        """Read ``path``; raise ``ModelFileError`` if it is damaged, ``UnsupportedModelError`` if it is exotic."""
-        model_file.check_model_file(path)
-        # Only loading needs h5py, so importing this module does not pay for it.
-        import h5py
+        """Read ``path``; raise ``ModelFileError`` if it is damaged or hostile, ``UnsupportedModelError`` if exotic.
 
+        ``model_file.open_model`` checks the archive and every declared weight before anything is read.
+        """
         try:
-            with zipfile.ZipFile(path) as archive:
-                model_config = model_file.read_config(path, archive)
-                try:
-                    weights_stream = model_file.open_weights(path, archive)
-                except model_file.NotNumpyReadable as error:
-                    raise UnsupportedModelError(str(error)) from error
-                with weights_stream, h5py.File(weights_stream, "r") as weights_file:
-                    return cls(path, *_build_network(model_config, weights_file))
+            with model_file.open_model(path) as (model_config, weights_file):
+                return cls(path, *_build_network(model_config, weights_file))
         except NonFiniteWeightsError as error:
             raise model_file.not_a_digit_model(path, str(error)) from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise model_file.damaged(path, f"{type(error).__name__}: {error}") from error
+        except (ArithmeticError, AttributeError, LookupError, TypeError) as error:
+            # A value of an unexpected type somewhere in the config: Keras decides whether it means anything.
+            raise UnsupportedModelError(
+                f"the config holds a value the NumPy path cannot read ({error!r:.120})"
+            ) from error
 
     def predict(self, images):
         """Return float32 class probabilities, one row per image, for float32 images in [0, 1]."""
@@ -130,8 +128,11 @@ class KerasModel:
         # Why the NumPy path was not used, so a slow start can be explained to the user.
         self.reason = reason
         self.model = model_file.load_keras_model(path)
-        self.input_shape = tuple(self.model.input_shape[1:])
-        self.output_shape = tuple(self.model.output_shape[1:])
+        try:
+            self.input_shape = tuple(self.model.input_shape[1:])
+            self.output_shape = tuple(self.model.output_shape[1:])
+        except (AttributeError, TypeError, ValueError) as error:
+            raise model_file.not_a_digit_model(path, f"it has no single input and output ({error})") from error
         self.ends_in_softmax = True
 
     def predict(self, images):
@@ -151,7 +152,9 @@ class KerasModel:
 def load_predictor(path):
     """Return a ``NumpyModel`` for ``path``, or a ``KerasModel`` when the model is beyond NumPy's reach.
 
-    Either way the model must map a (28, 28) or (28, 28, 1) image to 10 probabilities.
+    Either way the model must map a (28, 28) or (28, 28, 1) image to 10 probabilities: its shapes
+    and last layer are checked, and so are its answers on a blank and a full image (a negative
+    batch-norm epsilon or overflowing weights give NaN). ``KerasModel`` checks every prediction.
     """
     model_file.check_model_file(path)
     try:
@@ -165,6 +168,11 @@ def load_predictor(path):
         raise model_file.not_a_digit_model(path, f"it gives outputs of shape {predictor.output_shape}, not 10 digits")
     if not predictor.ends_in_softmax:
         raise model_file.not_a_digit_model(path, "its last layer is not a softmax, so it gives no probabilities")
+    if isinstance(predictor, NumpyModel):
+        with np.errstate(all="ignore"):
+            probe = predictor.predict(np.stack([np.zeros((size, size), np.float32), np.ones((size, size), np.float32)]))
+        if not np.all(np.isfinite(probe)) or not np.allclose(probe.sum(axis=-1), 1.0, atol=1e-3):
+            raise model_file.not_a_digit_model(path, "it gives NaN or values that are not probabilities")
     return predictor
 
 
@@ -193,15 +201,21 @@ def _build_network(model_config, weights_file):
         weights = _layer_weights(weights_file, stored_name, name) if stored_name is not None else []
         try:
             step, shape, temporary = builder(name, layer["config"], shape, weights)
-        except (KeyError, TypeError, IndexError) as error:
+            # Python integers: NumPy's product of a crafted shape could overflow to a small number.
+            values = max(temporary, math.prod(int(size) for size in shape))
+        except (UnsupportedModelError, NonFiniteWeightsError):
+            raise
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as error:
             raise UnsupportedModelError(
                 f"layer {name!r} has a config the NumPy path cannot read ({error!r})"
             ) from error
         if min(shape, default=1) < 1:
             raise UnsupportedModelError(f"layer {name!r} would output the empty shape {shape}")
-        if step is not None:
+        if values > model_file.MAX_SAMPLE_VALUES:
+            raise UnsupportedModelError(f"layer {name!r} needs {values:,} values per image")
+        if step is not None and not (steps and _fold(steps[-1], step)):
             steps.append(step)
-        largest_temporary = max(largest_temporary, temporary, int(np.prod(shape)))
+        largest_temporary = max(largest_temporary, values)
     chunk_images = max(1, min(MAX_CHUNK_IMAGES, CHUNK_BYTES // (4 * largest_temporary)))
     ends_in_softmax = layers[-1][1]["config"].get("activation") == "softmax"
     return input_shape, shape, steps, chunk_images, ends_in_softmax
@@ -279,14 +293,9 @@ def _layer_weights(weights_file, stored_name, name):
     group = layer_group.get("vars")
     if group is None:
         return []
-    # Keras 3 records the config name of the layer next to its variables; when it does, it must match.
-    recorded = group.attrs.get("name")
-    if isinstance(recorded, bytes):
-        recorded = recorded.decode()
-    if recorded is not None and recorded != name:
-        raise UnsupportedModelError(
-            f"the weights stored as {stored_name!r} belong to {recorded!r}, not to layer {name!r}"
-        )
+    # subtle: Keras also records the layer's config name here, as an attribute, which is not read: it
+    # is a variable-length string, and a damaged file makes HDF5 loop forever reading one. The shapes,
+    # checked against the config before any weight is read, tell a misplaced layer instead.
     if set(group.keys()) != {str(index) for index in range(len(group))}:
         raise UnsupportedModelError(f"layer {name!r} has weights named {sorted(group.keys())}, not 0, 1, ...")
     datasets = [group[str(index)] for index in range(len(group))]
@@ -338,16 +347,90 @@ def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def _softmax(values):
-    exponential = np.exp(values - values.max(axis=-1, keepdims=True))
-    return exponential / exponential.sum(axis=-1, keepdims=True)
+def _relu(values, out=None):
+    return np.maximum(values, 0, out=out)
 
 
+def _softmax(values, out=None):
+    out = np.subtract(values, values.max(axis=-1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=-1, keepdims=True)
+    return out
+
+
+# Each takes ``out=values`` to overwrite its input, which layers do with the arrays they made themselves.
 ACTIVATIONS = {
     "linear": None,
-    "relu": lambda values: np.maximum(values, 0),
+    "relu": _relu,
     "softmax": _softmax,
 }
+
+
+class _Linear:
+    """``activation(rows(values) @ kernel + bias)``: the step of a Dense or a Conv2D layer.
+
+    A batch norm or an activation right after it is folded into it as the network is built (see
+    ``_fold``), so each of these layers costs one matrix product and one pass over its output.
+    Batch norm scales and shifts each output channel, which is the same as scaling the kernel's
+    column of that channel and its bias:
+
+        BN(x @ K + b) = (x @ K + b) * m + o = x @ (K * m) + (b * m + o)
+    """
+
+    def __init__(self, kernel, bias, activation, to_rows=None, output_shape=None):
+        self.kernel = kernel
+        self.bias = bias
+        self.activation = activation
+        # For a convolution: the im2col matrix of a batch, and the output shape of one image.
+        self.to_rows = to_rows
+        self.output_shape = output_shape
+
+    def __call__(self, values):
+        if self.to_rows is None:
+            outputs = values @ self.kernel
+        else:
+            outputs = (self.to_rows(values) @ self.kernel).reshape((len(values),) + self.output_shape)
+        if self.bias is not None:
+            outputs += self.bias
+        # The product is a new array, so the activation may overwrite it.
+        return outputs if self.activation is None else self.activation(outputs, out=outputs)
+
+
+class _ChannelAffine:
+    """``values * multiplier + offset`` per channel (the last axis): a batch norm at inference."""
+
+    def __init__(self, multiplier, offset):
+        self.multiplier = multiplier
+        self.offset = offset
+
+    def __call__(self, values):
+        outputs = values * self.multiplier
+        outputs += self.offset
+        return outputs
+
+
+class _Activation:
+    """An activation layer on its own: it must not overwrite its input, which may be the caller's images."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, values):
+        return self.function(values)
+
+
+def _fold(previous, step):
+    """Fold ``step`` into ``previous`` if that is a linear layer without activation; return whether it was."""
+    if not isinstance(previous, _Linear) or previous.activation is not None:
+        return False
+    if isinstance(step, _ChannelAffine):
+        previous.kernel = previous.kernel * step.multiplier
+        previous.bias = step.offset if previous.bias is None else previous.bias * step.multiplier + step.offset
+        return True
+    if isinstance(step, _Activation):
+        previous.activation = step.function
+        return True
+    return False
 
 
 def _activation(name, layer_config):
@@ -388,12 +471,11 @@ def _windows(name, layer_config, input_shape, window_key):
     return window, strides, sizes, pads
 
 
-def _sliding(values, pads, window, strides, fill):
-    """Pad ``values`` (n, h, w, c) with ``fill`` and return the strided window view (n, oh, ow, c, kh, kw)."""
-    if pads != ((0, 0), (0, 0)):
-        values = np.pad(values, ((0, 0),) + pads + ((0, 0),), constant_values=fill)
-    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=(1, 2))
-    return view[:, :: strides[0], :: strides[1]]
+def _padded(values, pads, fill):
+    """``values`` (n, h, w, c) with ``pads`` rows and columns of ``fill`` around each image."""
+    if pads == ((0, 0), (0, 0)):
+        return values
+    return np.pad(values, ((0, 0),) + pads + ((0, 0),), constant_values=fill)
 
 
 def _build_dense(name, layer_config, input_shape, weights):
@@ -401,16 +483,7 @@ def _build_dense(name, layer_config, input_shape, weights):
     units = layer_config["units"]
     use_bias = layer_config["use_bias"]
     weights = _check_weights(name, weights, [(input_shape[-1], units)] + ([(units,)] if use_bias else []))
-    kernel = weights[0]
-    bias = weights[1] if use_bias else None
-    activation = _activation(name, layer_config)
-
-    def dense(values):
-        outputs = values @ kernel
-        if bias is not None:
-            outputs += bias
-        return outputs if activation is None else activation(outputs)
-
+    dense = _Linear(weights[0], weights[1] if use_bias else None, _activation(name, layer_config))
     return dense, input_shape[:-1] + (units,), 0
 
 
@@ -435,22 +508,21 @@ def _build_conv2d(name, layer_config, input_shape, weights):
     kernel_size, strides, sizes, pads = _windows(name, layer_config, input_shape, "kernel_size")
     channels, filters, use_bias = input_shape[2], layer_config["filters"], layer_config["use_bias"]
     weights = _check_weights(name, weights, [kernel_size + (channels, filters)] + ([(filters,)] if use_bias else []))
-    kernel = weights[0].reshape(-1, filters)
-    bias = weights[1] if use_bias else None
-    activation = _activation(name, layer_config)
+    window_size = kernel_size[0] * kernel_size[1] * channels
 
-    def conv2d(values):
-        # Reordering the windows to (kernel rows, kernel columns, channels) matches the kernel's
-        # layout, and keeps the channels innermost, which makes the im2col copy below fast.
-        windows = _sliding(values, pads, kernel_size, strides, 0.0).transpose(0, 1, 2, 4, 5, 3)
-        rows = windows.reshape(-1, kernel.shape[0])
-        outputs = (rows @ kernel).reshape(windows.shape[:3] + (filters,))
-        if bias is not None:
-            outputs += bias
-        return outputs if activation is None else activation(outputs)
+    def im2col(values):
+        # A strided view (n, output rows, output columns, channels, kernel rows, kernel columns) of
+        # the windows; reordered to put the channels last, it matches the kernel's layout and its
+        # copy into rows reads memory in order.
+        windows = np.lib.stride_tricks.sliding_window_view(_padded(values, pads, 0.0), kernel_size, axis=(1, 2))
+        windows = windows[:, :: strides[0], :: strides[1]].transpose(0, 1, 2, 4, 5, 3)
+        return windows.reshape(-1, window_size)
 
-    im2col_size = sizes[0] * sizes[1] * channels * kernel_size[0] * kernel_size[1]
-    return conv2d, sizes + (filters,), im2col_size
+    kernel = weights[0].reshape(window_size, filters)
+    conv2d = _Linear(
+        kernel, weights[1] if use_bias else None, _activation(name, layer_config), im2col, sizes + (filters,)
+    )
+    return conv2d, sizes + (filters,), sizes[0] * sizes[1] * window_size
 
 
 def _build_max_pooling2d(name, layer_config, input_shape, weights):
@@ -458,9 +530,21 @@ def _build_max_pooling2d(name, layer_config, input_shape, weights):
     _check_weights(name, weights, [])
     pool_size, strides, sizes, pads = _windows(name, layer_config, input_shape, "pool_size")
 
-    # Padding with -inf leaves the maximum of the real pixels, as TensorFlow's 'same' pooling does.
     def max_pooling(values):
-        return _sliding(values, pads, pool_size, strides, -np.inf).max(axis=(4, 5))
+        # Padding with -inf leaves the maximum of the real pixels, as TensorFlow's 'same' pooling does.
+        values = _padded(values, pads, -np.inf)
+        # One elementwise maximum per offset in the window, each over the pixels at that offset of
+        # every window: far faster than reducing the window view over its two small axes.
+        outputs = None
+        for row in range(pool_size[0]):
+            for column in range(pool_size[1]):
+                pixels = values[
+                    :,
+                    row : row + strides[0] * (sizes[0] - 1) + 1 : strides[0],
+                    column : column + strides[1] * (sizes[1] - 1) + 1 : strides[1],
+                ]
+                outputs = pixels.copy() if outputs is None else np.maximum(outputs, pixels, out=outputs)
+        return outputs
 
     return max_pooling, sizes + input_shape[2:], 0
 
@@ -481,13 +565,14 @@ def _build_batch_normalization(name, layer_config, input_shape, weights):
     offset = -moving_mean * multiplier
     if beta is not None:
         offset += beta
-    return lambda values: values * multiplier + offset, input_shape, 0
+    return _ChannelAffine(multiplier, offset), input_shape, 0
 
 
 def _build_activation(name, layer_config, input_shape, weights):
     _options(name, layer_config, {"activation"})
     _check_weights(name, weights, [])
-    return _activation(name, layer_config), input_shape, 0
+    function = _activation(name, layer_config)
+    return None if function is None else _Activation(function), input_shape, 0
 
 
 def _build_input_layer(name, layer_config, input_shape, weights):

@@ -11,6 +11,9 @@ import numpy as np
 import PIL.Image
 import PIL.ImageFilter
 
+from number_recognition.reading import normalize
+from number_recognition.reading import segmentation
+
 # Images are analysed with their longer side at most this many pixels, which keeps a digit drawn
 # small in a corner of a big canvas tens of pixels tall while bounding the work per image.
 WORKING_SIZE = 1024
@@ -18,6 +21,9 @@ WORKING_SIZE = 1024
 MIN_CONTRAST = 0.12
 # Pixels count as surely ink (for finding digits) only above this fraction of the stroke level.
 MASK_FLOOR = 0.4
+# The mask of thin strokes also takes pixels down to this fraction of the threshold, when they are
+# joined to surely-ink ones (hysteresis).
+THIN_MASK_FRACTION = 0.5
 # The ground's noise is cut off at most this high, so the faint anti-aliased edges of strokes stay.
 NOISE_FLOOR_CAP = 0.5 * MASK_FLOOR
 # The median absolute deviation times this is the standard deviation of normally distributed noise.
@@ -30,6 +36,13 @@ FOCUS_MARGIN_FRACTION = 0.25
 FOCUS_MARGIN_PIXELS = 2
 # Images smaller than this on their shorter side are not median-filtered: a 28x28 digit has no specks.
 DENOISE_MIN_SIZE = 32
+# A pixel with at least this many of its 8 neighbours like it may be part of a stroke, not a speck.
+STROKE_NEIGHBOURS = 2
+# Pixels the median filter would change by more than this (of 1) are looked at as possible lines,
+# and kept when they join into a piece at least this many pixels long: specks, even smeared by
+# JPEG, are smaller; the strokes of a digit tall enough to read are longer.
+LINE_MIN_CONTRAST = 0.1
+LINE_MIN_EXTENT = 10
 # The ground is the median of a border band 1/BORDER_DIVISOR of the shorter side wide.
 BORDER_DIVISOR = 50
 # Images smaller than this on their shorter side have one ground level, not one per tile.
@@ -76,10 +89,37 @@ def focus_on_ink(grey):
 
 
 def denoise(grey):
-    """A 3x3 median filter: removes salt-and-pepper specks and sensor noise but keeps strokes."""
+    """Remove salt-and-pepper specks and sensor noise but keep strokes, even 1 pixel wide ones.
+
+    A 3x3 median filter removes specks, and with them every stroke 1 pixel wide. So the median is
+    taken everywhere except on lines: pixels the median would change a lot, with at least
+    ``STROKE_NEIGHBOURS`` of their eight neighbours like them (closer to them than to the median),
+    joined into a piece at least ``LINE_MIN_EXTENT`` pixels long. A stroke goes on at both sides of
+    each of its pixels, for the length of the digit; a speck, even smeared by JPEG, is a small clump.
+
+        speck . . .     line . . . . . . . .     median of both: the ground
+              . X .          X X X X X X X X     the line is kept: 2 neighbours alike, 8 long
+              . . .          . . . . . . . .
+    """
     if min(grey.shape) < DENOISE_MIN_SIZE:
         return grey
-    return np.asarray(PIL.Image.fromarray(grey).filter(PIL.ImageFilter.MedianFilter(3)))
+    median = np.asarray(PIL.Image.fromarray(grey).filter(PIL.ImageFilter.MedianFilter(3)))
+    height, width = grey.shape
+    padded = np.pad(grey, 1, mode="edge")
+    alike = np.zeros(grey.shape, dtype=np.uint8)
+    for row_shift in range(3):
+        for column_shift in range(3):
+            if row_shift == column_shift == 1:
+                continue
+            neighbour = padded[row_shift : row_shift + height, column_shift : column_shift + width]
+            alike += np.abs(neighbour - grey) <= np.abs(neighbour - median)
+    candidates = (alike >= STROKE_NEIGHBOURS) & (np.abs(grey - median) > LINE_MIN_CONTRAST)
+    labels, count = segmentation.label_components(candidates)
+    if count == 0:
+        return median
+    boxes, _ = segmentation.component_boxes(labels, count)
+    is_line = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= LINE_MIN_EXTENT
+    return np.where(np.concatenate([[False], is_line])[labels], grey, median)
 
 
 def ground_level(grey):
@@ -175,5 +215,11 @@ def extract_ink(grey):
     # lines of squared or ruled paper; never below MASK_FLOOR, so faint lines cannot join the digit.
     threshold = max(otsu_threshold(ink[ink > floor]), MASK_FLOOR)
     mask = ink > threshold
+    if mask.any() and normalize.stroke_width(mask) <= segmentation.THIN_STROKE_PIXELS:
+        # A 1-pixel anti-aliased stroke falls between two pixels in places, each too faint for the
+        # mask, and would arrive as dashes. Fainter pixels joined to surely-ink ones complete it.
+        weak_labels, _ = segmentation.label_components(ink > max(THIN_MASK_FRACTION * threshold, floor))
+        strong = np.unique(weak_labels[mask])
+        mask = np.isin(weak_labels, strong[strong > 0])
     ink = np.where(ink > floor, ink, 0.0).astype(np.float32)
     return ink, mask

@@ -11,8 +11,15 @@ predicting in batches, and reports a bad input as a ``Reading`` with an ``error`
     ('2024', 0.91)
 """
 
+import collections
+import concurrent.futures
+import contextlib
 import dataclasses
+import itertools
+import multiprocessing
 import os
+import signal
+import sys
 import time
 
 import numpy as np
@@ -26,12 +33,34 @@ from number_recognition.reading import segmentation
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 # Results waiting for a batch are given out at least this often, so a slow folder still shows progress.
 MAX_WAIT_SECONDS = 1.0
+# From this many sources on, a pool of processes prepares them; fewer are prepared in this process,
+# so that one image does not pay for starting processes.
+POOL_MIN_SOURCES = 64
+# Sources handed to a pool process at a time: enough to make passing them between processes cheap.
+SOURCES_PER_TASK = 16
+# Tasks queued or running per pool process: enough to keep the pool busy while this process predicts
+# a batch, and a bound on how many prepared images wait in memory.
+TASKS_PER_WORKER = 16
 # Two pieces closer than this fraction of their height may be one digit drawn in two strokes; they
 # are joined when the model reads the joined piece this much more surely than the less sure piece.
 JOIN_GAP_FRACTION = 0.12
 JOIN_CONFIDENCE_MARGIN = 0.2
 # Two pieces are side by side on one line when they share this fraction of the shorter one's height.
 JOIN_VERTICAL_OVERLAP = 0.5
+# A digit is uncertain when its two most probable digits are closer than this. Chosen by
+# bench/uncertainty.py on the validation split (the last 20% of MNIST's training set, which training
+# holds out) for the bundled convnet: the lowest margin whose sure digits are right 99.8% of the
+# time there; on the test set it marks 0.84% of digits uncertain, the sure ones 99.85% right.
+# docs/uncertainty.png shows the trade-off.
+UNCERTAIN_MARGIN = 0.318
+# Pieces that are no digit are marked uncertain whatever the model says. Of MNIST's training digits,
+# 99.9% are at most 1.67 times as wide as tall and have at most 29% of their 28x28 input above half
+# ink; a piece past these is a plot's curve, a texture, a smudge. An image with more pieces than
+# MAX_DIGITS is text or a texture rather than a number: all its digits are uncertain.
+MAX_DIGIT_ASPECT = 1.7
+MAX_INK_FRACTION = 0.3
+INK_LEVEL = 0.5
+MAX_DIGITS = 10
 
 
 @dataclasses.dataclass
@@ -41,6 +70,8 @@ class DigitReading:
     probabilities: np.ndarray
     box: segmentation.Box
     image: np.ndarray
+    # One of more pieces than a line of digits holds: a page of text, a texture.
+    crowded: bool = False
 
     @property
     def digit(self):
@@ -50,10 +81,28 @@ class DigitReading:
     def confidence(self):
         return float(np.max(self.probabilities))
 
+    @property
+    def margin(self):
+        """How much more probable the most probable digit is than the runner-up."""
+        second, first = np.sort(self.probabilities)[-2:]
+        return float(first - second)
+
+    @property
+    def digit_shaped(self):
+        """Shaped like a handwritten digit: no wider than MNIST's widest, its input no fuller than MNIST's fullest."""
+        filled = float(np.mean(self.image > INK_LEVEL))
+        return self.box.width <= MAX_DIGIT_ASPECT * self.box.height and filled <= MAX_INK_FRACTION
+
+    @property
+    def uncertain(self):
+        """True when the model hesitates between two digits, or the piece is hardly a digit at all."""
+        return self.margin < UNCERTAIN_MARGIN or self.crowded or not self.digit_shaped
+
     def as_json(self):
         return {
             "digit": self.digit,
             "confidence": self.confidence,
+            "uncertain": self.uncertain,
             "probabilities": [round(float(value), 6) for value in self.probabilities],
             "box": [int(value) for value in self.box],
         }
@@ -80,6 +129,11 @@ class Reading:
         return min((digit.confidence for digit in self.digits), default=None)
 
     @property
+    def uncertain(self):
+        """True when any digit is uncertain: the number as a whole may be wrong."""
+        return any(digit.uncertain for digit in self.digits)
+
+    @property
     def inputs(self):
         """The 28x28 images the model saw, one per digit, as one array."""
         size = config.IMAGE_SIZE
@@ -94,6 +148,7 @@ class Reading:
             "model": self.model,
             "prediction": self.prediction,
             "confidence": self.confidence,
+            "uncertain": self.uncertain,
             "digits": [digit.as_json() for digit in self.digits],
         }
 
@@ -214,8 +269,93 @@ def _predict_pending(pending, predictor):
             continue
         rows = probabilities[start : start + len(entry.inputs)]
         start += len(entry.inputs)
-        digits = [DigitReading(*digit) for digit in zip(rows, entry.boxes, entry.inputs)]
+        crowded = len(entry.inputs) > MAX_DIGITS
+        digits = [DigitReading(*digit, crowded=crowded) for digit in zip(rows, entry.boxes, entry.inputs)]
         yield Reading(entry.path, digits, model=predictor.path)
+
+
+# What every task of a pool process shares, (single, predictor), set when the process starts.
+_worker_arguments = None
+
+
+def _start_worker(single, predictor):
+    """Set up a pool process: keep the shared arguments; Ctrl-C and SIGTERM end it at once and quietly."""
+    global _worker_arguments
+    _worker_arguments = (single, predictor)
+    # Ctrl-C reaches every process of the terminal's group. The parent reports it; a worker ends without
+    # a traceback, and the parent, finding its pool broken, exits without waiting for queued tasks.
+    # (The parent's handlers, from cli.reporting_errors, would raise KeyboardInterrupt here too.)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _prepare_in_worker(sources):
+    single, predictor = _worker_arguments
+    return [_prepare_or_error(source, single, predictor) for source in sources]
+
+
+def _prepared(sources, single, predictor):
+    """Yield ``_prepare_or_error`` of each source, in order, by a pool of processes when there are many.
+
+    Decoding and preprocessing take most of a folder's time and run in Python, one core per process.
+    From ``POOL_MIN_SOURCES`` sources on, one forked process per core prepares them while this one
+    predicts. Forking costs milliseconds and gives every process the predictor without reloading it,
+    but it is safe only on Linux and only while no Keras backend runs here: a forked copy of the
+    threads of TensorFlow, JAX or PyTorch (or of macOS' system libraries) can hang.
+    """
+    sources = iter(sources)
+    first = list(itertools.islice(sources, POOL_MIN_SOURCES))
+    sources = itertools.chain(first, sources)
+    workers = len(os.sched_getaffinity(0)) if sys.platform == "linux" else 1
+    if len(first) < POOL_MIN_SOURCES or workers < 2 or "keras" in sys.modules:
+        for source in sources:
+            yield _prepare_or_error(source, single, predictor)
+        return
+    # Only the pool needs threadpoolctl, so reading one image does not import it.
+    import threadpoolctl
+
+    # The pool has a process per core, so BLAS threads would only fight over the cores (OpenBLAS'
+    # idle threads even spin): every process predicts on one thread. subtle: the pool's processes are
+    # forked after this line and inherit the limit.
+    with threadpoolctl.threadpool_limits(1):
+        yield from _prepared_in_pool(sources, single, predictor, workers)
+
+
+def _prepared_in_pool(sources, single, predictor, workers):
+    """``_prepared`` by a pool of ``workers`` forked processes, ``SOURCES_PER_TASK`` sources per task."""
+    tasks = iter(lambda: list(itertools.islice(sources, SOURCES_PER_TASK)), [])
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(single, predictor)
+    )
+
+    def submit(task):
+        try:
+            return task, pool.submit(_prepare_in_worker, task)
+        except concurrent.futures.BrokenExecutor:
+            return task, None
+
+    # A bounded queue of tasks, given out in the order they were queued.
+    queued = collections.deque(submit(task) for task in itertools.islice(tasks, workers * TASKS_PER_WORKER))
+    try:
+        while queued:
+            task, future = queued.popleft()
+            try:
+                entries = future.result() if future is not None else None
+            except concurrent.futures.BrokenExecutor:
+                entries = None
+            # subtle: a pool whose process died (killed, out of memory) takes no more work; what it has
+            # not given back is prepared here instead, as without a pool.
+            if entries is None:
+                entries = [_prepare_or_error(source, single, predictor) for source in task]
+            following = next(tasks, None)
+            if following is not None:
+                queued.append(submit(following))
+            yield from entries
+    finally:
+        # After Ctrl-C or when the caller stops early, queued tasks are dropped and the running ones,
+        # a few images, are waited for. subtle: not waiting lets Python 3.11's exit race the pool's
+        # own clean-up, which can print a traceback.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def recognize_many(sources, predictor, single=False, batch_size=config.PREDICT_BATCH_SIZE):
@@ -223,15 +363,18 @@ def recognize_many(sources, predictor, single=False, batch_size=config.PREDICT_B
 
     Inputs of many images are predicted together in batches, which is what makes a folder fast;
     a batch is given out when it holds ``batch_size`` digits or has waited ``MAX_WAIT_SECONDS``.
+    Many sources are prepared by a pool of processes, one per core (see ``_prepared``).
     """
     pending, queued, started = [], 0, time.monotonic()
-    for source in sources:
-        entry = _prepare_or_error(source, single, predictor)
-        pending.append(entry)
-        queued += 0 if entry.inputs is None else len(entry.inputs)
-        if queued >= batch_size or time.monotonic() - started >= MAX_WAIT_SECONDS:
-            yield from _predict_pending(pending, predictor)
-            pending, queued, started = [], 0, time.monotonic()
+    # Closing the preparation at once, even when an exception leaves this function, stops its pool
+    # instead of letting it finish every queued task first.
+    with contextlib.closing(_prepared(sources, single, predictor)) as prepared:
+        for entry in prepared:
+            pending.append(entry)
+            queued += 0 if entry.inputs is None else len(entry.inputs)
+            if queued >= batch_size or time.monotonic() - started >= MAX_WAIT_SECONDS:
+                yield from _predict_pending(pending, predictor)
+                pending, queued, started = [], 0, time.monotonic()
     yield from _predict_pending(pending, predictor)
 
 

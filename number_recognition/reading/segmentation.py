@@ -10,6 +10,8 @@ import typing
 
 import numpy as np
 
+from number_recognition.reading import normalize
+
 # Pieces smaller than this fraction of the largest piece are dust, not strokes.
 DUST_AREA_FRACTION = 0.02
 # Two pieces whose horizontal extents overlap by this fraction of the narrower one are one digit.
@@ -22,6 +24,9 @@ SPECK_AREA_FRACTION = 0.15
 # A digit must be at least this tall, in working pixels and as a fraction of the image's longer side.
 MIN_DIGIT_PIXELS = 6
 MIN_DIGIT_FRACTION = 0.012
+# Strokes at most this wide (in mask pixels, as normalize.stroke_width measures) are thin: their
+# 1-pixel gaps are anti-aliasing, not the space between two digits.
+THIN_STROKE_PIXELS = 2.5
 # A spot filling more than this fraction of its box, and less elongated than this, is a blob.
 BLOB_FILL = 0.85
 BLOB_ELONGATION = 2.0
@@ -155,9 +160,11 @@ def group_digits(mask, single=False):
     stroke); specks much smaller than the largest digit are dropped. With ``single`` every remaining
     piece is one digit.
     """
-    labels, count = label_components(mask)
+    labels, count = label_components(bridge_thin_gaps(mask))
     if count == 0:
         return []
+    # subtle: bridged gaps join pieces but are no ink; only the mask's own pixels keep their label.
+    labels = np.where(mask, labels, 0)
     boxes, areas = component_boxes(labels, count)
     kept = np.flatnonzero(areas >= DUST_AREA_FRACTION * areas.max())
     groups = [[index] for index in kept[np.argsort(boxes[kept, 0], kind="stable")]]
@@ -174,6 +181,21 @@ def group_digits(mask, single=False):
         for group, box, area in zip(groups, group_boxes, group_areas)
         if box.height >= SPECK_HEIGHT_FRACTION * tallest or area >= SPECK_AREA_FRACTION * largest
     ]
+
+
+def bridge_thin_gaps(mask):
+    """The mask with its 1-pixel gaps filled when its strokes are thin, else the mask itself.
+
+    A 1-pixel anti-aliased stroke falls between pixels in places, where both halves are too faint
+    for the mask: the stroke arrives as dashes. A 2x2 dilation joins pieces 1 pixel apart (in
+    any direction) and no further, so neighbouring digits of thick strokes stay apart.
+    """
+    if not mask.any() or normalize.stroke_width(mask) > THIN_STROKE_PIXELS:
+        return mask
+    bridged = mask.copy()
+    bridged[1:, :] |= mask[:-1, :]
+    bridged[:, 1:] |= bridged[:, :-1]
+    return bridged
 
 
 def is_blob(mask):

@@ -1,0 +1,123 @@
+"""The steps for hard images on small synthetic pictures: 1-pixel strokes, lines across the paper, and
+saying when unsure."""
+
+import hypothesis
+import hypothesis.extra.numpy
+import hypothesis.strategies
+import numpy as np
+import PIL.Image
+import PIL.ImageDraw
+
+from number_recognition.reading import command
+from number_recognition.reading import ink
+from number_recognition.reading import normalize
+from number_recognition.reading import recognition
+from number_recognition.reading import segmentation
+
+
+def drawn(size, lines, width=1, dark_ink=True, antialiased=False):
+    """A grey float image of ``size`` (width, height) with polylines drawn ``width`` pixels wide."""
+    scale = 4 if antialiased else 1
+    image = PIL.Image.new("L", (size[0] * scale, size[1] * scale), 255 if dark_ink else 0)
+    draw = PIL.ImageDraw.Draw(image)
+    for points in lines:
+        draw.line([(x * scale, y * scale) for x, y in points], fill=0 if dark_ink else 255, width=width * scale)
+    if antialiased:
+        image = image.reduce(scale)
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+SEVEN = [[(0.2, 0.15), (0.8, 0.15), (0.4, 0.9)]]
+
+
+def seven(side, **options):
+    return drawn((side, side), [[(x * side, y * side) for x, y in SEVEN[0]]], **options)
+
+
+def test_denoise_keeps_a_1_pixel_stroke_but_removes_specks():
+    grey = seven(200)
+    specked = grey.copy()
+    specked[[20, 120, 180], [180, 30, 100]] = 0.0  # isolated dark specks on the white ground
+    cleaned = ink.denoise(specked)
+    stroke = grey < 0.5
+    assert np.count_nonzero(cleaned[stroke] < 0.5) >= 0.9 * np.count_nonzero(stroke)
+    assert (cleaned[[20, 120, 180], [180, 30, 100]] > 0.5).all()
+
+
+def test_a_plain_median_filter_would_have_erased_the_stroke():
+    # The reason for the shape test: the 3x3 median of a 1-pixel line is the ground.
+    grey = seven(200)
+    median = np.asarray(PIL.Image.fromarray(grey).filter(PIL.ImageFilter.MedianFilter(3)))
+    assert np.count_nonzero(median < 0.5) < 0.1 * np.count_nonzero(grey < 0.5)
+
+
+@hypothesis.settings(deadline=None, max_examples=12)
+@hypothesis.given(
+    side=hypothesis.strategies.sampled_from([28, 40, 120, 400, 1000]),
+    dark_ink=hypothesis.strategies.booleans(),
+    antialiased=hypothesis.strategies.booleans(),
+)
+def test_a_1_pixel_seven_is_one_digit_in_the_mask_at_any_size(side, dark_ink, antialiased):
+    grey = seven(side, dark_ink=dark_ink, antialiased=antialiased)
+    region, _, _ = ink.focus_on_ink(grey)
+    _, mask = ink.extract_ink(ink.denoise(region))
+    pieces = segmentation.find_digits(mask, max(region.shape))
+    assert len(pieces) == 1
+    # The input has full-strength strokes, as MNIST's do.
+    image = normalize.normalize_digit(*ink.extract_ink(ink.denoise(region))[:1], pieces[0].box, pieces[0].members)
+    assert image.max() == 1.0 and np.count_nonzero(image > 0.5) >= 25
+
+
+def test_a_thin_stroke_shrunk_from_a_big_crop_stays_full_strength():
+    crop = np.zeros((1000, 700), np.float32)
+    crop[100:900, 350] = 1.0
+    image = normalize.normalize_digit(crop)
+    assert image.max() == 1.0 and np.count_nonzero(image > 0.5) >= 20
+
+
+def test_widened_equals_a_maximum_filter():
+    values = np.random.default_rng(0).random((30, 40)).astype(np.float32)
+    for pixels in (2, 4):
+        padded = PIL.Image.fromarray(np.pad(values, pixels)).filter(PIL.ImageFilter.MaxFilter(pixels + 1))
+        np.testing.assert_array_equal(
+            normalize.widened(values, pixels), np.asarray(padded)[pixels:-pixels, pixels:-pixels]
+        )
+
+
+def test_a_ruled_line_across_a_number_does_not_make_it_one_piece():
+    grey = drawn((300, 120), [[(40, 20), (40, 100)], [(120, 20), (120, 100)], [(200, 20), (200, 100)]], width=6)
+    # A faint ruled line right across the page, through all three strokes.
+    grey[60:62, :] = np.minimum(grey[60:62, :], 0.75)
+    _, mask = ink.extract_ink(ink.denoise(grey))
+    assert len(segmentation.find_digits(mask, 300)) == 3
+
+
+def reading(margins, box=None, crowded=False):
+    """A reading of digits 3 whose margins over the runner-up 5 are ``margins``."""
+    box = box or segmentation.Box(0, 0, 10, 20)
+    digits = []
+    for margin in margins:
+        probabilities = np.full(10, 0.01)
+        probabilities[3] = 0.9
+        probabilities[5] = 0.9 - margin
+        image = np.zeros((28, 28), np.float32)
+        image[4:24, 12:15] = 1.0
+        digits.append(recognition.DigitReading(probabilities, box, image, crowded=crowded))
+    return recognition.Reading("year.png", digits)
+
+
+def test_uncertain_digits_are_marked_in_json_and_with_a_question_mark():
+    result = reading([0.8, 0.1, 0.8])
+    assert [digit.uncertain for digit in result.digits] == [False, True, False]
+    assert result.as_json()["uncertain"] is True
+    assert [digit["uncertain"] for digit in result.as_json()["digits"]] == [False, True, False]
+    assert command.format_line(result, 0).startswith("year.png: 33?3 (min ")
+    assert reading([0.8]).as_json()["uncertain"] is False
+
+
+def test_pieces_that_are_no_digit_are_uncertain_however_sure_the_model_is():
+    assert reading([0.8], box=segmentation.Box(0, 0, 100, 20)).uncertain  # far wider than any digit
+    assert reading([0.8], crowded=True).uncertain
+    full = reading([0.8])
+    full.digits[0].image[:] = 1.0
+    assert full.uncertain

@@ -1,0 +1,146 @@
+"""Many sources read by the pool of processes give what reading them one by one gives, in the same order.
+
+The pool is used only in a process without Keras (forking one that runs a Keras backend could hang),
+and this test session imports Keras, so the reading runs in a fresh process (``READ_SCRIPT``).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import PIL.Image
+import PIL.ImageDraw
+
+from number_recognition.reading import recognition
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOLERANCE = 1e-6
+
+# Run as ``python -c READ_SCRIPT MODEL FOLDER KILL``: reads every file of FOLDER, then the first file's
+# bytes and pixels, once with the pool and once without, and prints both as JSON with the number of
+# other processes that prepared sources. With KILL set, the pixels come as a source that kills any
+# process but this one.
+READ_SCRIPT = """
+import json
+import os
+import sys
+
+import numpy as np
+import PIL.Image
+
+from number_recognition.reading import inference
+from number_recognition.reading import recognition
+
+
+class DiesInWorkers:
+    # A source that ends any process but the one that made it, as a crash in a decoder would.
+    def __init__(self, pixels):
+        self.pixels = pixels
+        self.parent = os.getpid()
+
+    def __array__(self, dtype=None, copy=None):
+        if os.getpid() != self.parent:
+            os._exit(1)
+        return self.pixels
+
+
+# Each prepared source records the process that prepared it, which the pool sends back with it.
+prepare_or_error, predict_pending, preparers = recognition._prepare_or_error, recognition._predict_pending, set()
+
+
+def recorded_prepare(source, single, predictor):
+    entry = prepare_or_error(source, single, predictor)
+    entry.prepared_by = os.getpid()
+    return entry
+
+
+def recorded_predict(pending, predictor):
+    preparers.update(entry.prepared_by for entry in pending)
+    return predict_pending(pending, predictor)
+
+
+recognition._prepare_or_error, recognition._predict_pending = recorded_prepare, recorded_predict
+model, folder, kill = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+predictor = inference.load_predictor(model)
+paths = sorted(os.path.join(folder, name) for name in os.listdir(folder))
+pixels = np.asarray(PIL.Image.open(paths[0]))
+sources = paths + [open(paths[0], "rb").read(), DiesInWorkers(pixels) if kill else pixels]
+
+
+def summary(reading):
+    digits = [[digit.box[:], digit.probabilities.tolist()] for digit in reading.digits]
+    return {"path": reading.path, "error": reading.error, "prediction": reading.prediction, "digits": digits}
+
+
+pooled = [summary(reading) for reading in recognition.recognize_many(sources, predictor)]
+processes = len(preparers - {os.getpid()})
+recognition.POOL_MIN_SOURCES = len(sources) + 1
+alone = [summary(reading) for reading in recognition.recognize_many(sources, predictor)]
+print(json.dumps({"pooled": pooled, "alone": alone, "processes": processes}))
+"""
+
+
+def read_both_ways(model, folder, kill=False):
+    finished = subprocess.run(
+        [sys.executable, "-c", READ_SCRIPT, model, str(folder), "1" if kill else "0"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout)
+
+
+def write_folder(folder, count, seed=0):
+    """Enough sources for the pool: ``count`` drawn strokes (a 1 or a 0) as PNGs, then one file that is no image."""
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        picture = PIL.Image.new("L", (48, 48), 255)
+        draw = PIL.ImageDraw.Draw(picture)
+        left, top = (int(value) for value in rng.integers(4, 14, 2))
+        if index % 2:
+            draw.ellipse((left, top, left + 20, top + 28), outline=0, width=4)
+        else:
+            draw.line((left + 10, top, left + 10, top + 28), fill=0, width=4)
+        picture.save(folder / f"{index:03d}.png")
+    (folder / "999-not-an-image.png").write_bytes(b"not a png")
+
+
+def assert_same_readings(pooled, alone):
+    assert [reading["path"] for reading in pooled] == [reading["path"] for reading in alone]
+    for with_pool, without in zip(pooled, alone):
+        assert (with_pool["error"], with_pool["prediction"]) == (without["error"], without["prediction"])
+        assert [box for box, _ in with_pool["digits"]] == [box for box, _ in without["digits"]]
+        for (_, pooled_probabilities), (_, probabilities) in zip(with_pool["digits"], without["digits"]):
+            assert np.abs(np.subtract(pooled_probabilities, probabilities)).max() <= TOLERANCE
+
+
+def expected_processes():
+    cores = len(os.sched_getaffinity(0))
+    return cores if cores >= 2 else 0
+
+
+def test_the_pool_reads_a_folder_as_one_process_would(small_model, tmp_path):
+    count = recognition.POOL_MIN_SOURCES + 6
+    write_folder(tmp_path / "folder", count)
+    result = read_both_ways(small_model, tmp_path / "folder")
+    assert result["processes"] == expected_processes()
+    pooled = result["pooled"]
+    assert len(pooled) == count + 3
+    assert all(reading["prediction"] is not None for reading in pooled[:count])
+    assert pooled[count]["error"] and pooled[count]["path"].endswith("999-not-an-image.png")
+    # The first file, read from its path, its bytes and its pixels, gives one reading.
+    assert pooled[0]["digits"] == pooled[-2]["digits"] == pooled[-1]["digits"]
+    assert_same_readings(pooled, result["alone"])
+
+
+def test_sources_of_a_pool_process_that_died_are_read_by_the_parent(small_model, tmp_path):
+    write_folder(tmp_path / "folder", recognition.POOL_MIN_SOURCES + 6)
+    result = read_both_ways(small_model, tmp_path / "folder", kill=True)
+    assert result["processes"] == expected_processes()
+    assert all(reading["error"] is None for reading in result["pooled"][-2:])
+    assert_same_readings(result["pooled"], result["alone"])
