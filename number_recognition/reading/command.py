@@ -96,7 +96,7 @@ def run(arguments):
         files.check_output_folder(arguments.save_input)
     predictor = inference.load_predictor(arguments.model or model_file.default_model_path())
     if predictor.path == model_file.BUNDLED_MODEL and not arguments.json:
-        print("using the bundled model; train your own with: python train.py --arch cnn --augment", file=sys.stderr)
+        print(model_file.BUNDLED_NOTICE, file=sys.stderr)
     sources, failures, successes = [], 0, 0
 
     def report_error(path, message):

@@ -115,6 +115,9 @@ class ModelFileError(errors.UserError):
 # The model shipped inside the package (see docs/model_card.md), used when the user has trained none.
 PACKAGE_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLED_MODEL = os.path.join(PACKAGE_FOLDER, "pretrained", "mnist_cnn.keras")
+BUNDLED_NOTICE = (
+    "using the bundled model (docs/model_card.md); train your own with: python train.py --arch cnn --epochs 15"
+)
 MODEL_ORDER = f"{config.MODEL_PATHS['cnn']} if you trained it, else {config.MODEL_PATHS['mlp']}, else the bundled model"
 
 

@@ -165,7 +165,7 @@ def run(arguments):
     model_path = arguments.model or model_file.default_model_path()
     predictor = inference.load_predictor(model_path)
     if predictor.path == model_file.BUNDLED_MODEL:
-        print("using the bundled model; train your own with: python train.py --arch cnn --augment", file=sys.stderr)
+        print(model_file.BUNDLED_NOTICE, file=sys.stderr)
     server.warm_up(predictor)
     listener = listen(arguments.host, arguments.port)
     uvicorn_server = uvicorn.Server(
