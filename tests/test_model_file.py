@@ -290,3 +290,18 @@ def test_a_variable_with_a_dtype_attribute_is_refused_unread(tmp_path, nothing_r
     )
     message, _ = refusal(path)
     assert "dtype attribute" in message
+
+
+def test_a_keras_only_model_with_the_wrong_outputs_is_refused_before_keras_is_imported(tmp_path, monkeypatch):
+    """A LayerNormalization model (only Keras runs it) ending in Dense(3): refused from its config alone."""
+    layers = [
+        {"class_name": "InputLayer", "config": {"name": "input_layer", "batch_shape": [None, 28, 28]}},
+        {"class_name": "Flatten", "config": {"name": "flatten"}},
+        {"class_name": "LayerNormalization", "config": {"name": "layer_normalization", "axis": [-1]}},
+        {"class_name": "Dense", "config": {"name": "dense", "units": 3, "activation": "softmax", "use_bias": True}},
+    ]
+    monkeypatch.setattr(keras_import, "import_keras", lambda: pytest.fail("Keras was imported"))
+    with pytest.raises(model_file.ModelFileError, match=r"outputs of shape \(3,\)"):
+        model_file.check_keras_config(
+            str(tmp_path / "m.keras"), {"class_name": "Sequential", "config": {"layers": layers}}
+        )

@@ -141,6 +141,7 @@ def test_the_pool_reads_a_folder_as_one_process_would(small_model, tmp_path):
 def test_sources_of_a_pool_process_that_died_are_read_by_the_parent(small_model, tmp_path):
     write_folder(tmp_path / "folder", recognition.POOL_MIN_SOURCES + 6)
     result = read_both_ways(small_model, tmp_path / "folder", kill=True)
-    assert result["processes"] == expected_processes()
+    # How many processes prepared a source before one died depends on timing: at least one did.
+    assert min(1, expected_processes()) <= result["processes"] <= expected_processes()
     assert all(reading["error"] is None for reading in result["pooled"][-2:])
     assert_same_readings(result["pooled"], result["alone"])

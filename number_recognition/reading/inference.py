@@ -113,6 +113,9 @@ class NumpyModel:
             for step in self.steps:
                 values = step(values)
             outputs[start : start + self.chunk_images] = values
+        # Weights crafted to overflow on some images only would otherwise print NaN as a probability.
+        if not np.all(np.isfinite(outputs)):
+            raise model_file.not_a_digit_model(self.path, "it gives NaN or infinite outputs")
         return outputs
 
 

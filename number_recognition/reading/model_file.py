@@ -438,6 +438,16 @@ def check_keras_config(path, model_config):
             shape = layer["config"].get("batch_shape") or layer["config"].get("batch_input_shape")
             if isinstance(shape, list) and shape[1:] not in IMAGE_SHAPES:
                 raise not_a_digit_model(path, f"it takes images of shape {tuple(shape[1:])}, not (28, 28)")
+    # A model that ends in a Dense layer shows its outputs in the config: they are refused here rather
+    # than after Keras, which costs hundreds of megabytes to import, has built the model.
+    last = (model_config["config"].get("layers") or [None])[-1]
+    if isinstance(last, dict) and last.get("class_name") == "Dense" and isinstance(last.get("config"), dict):
+        units, activation = last["config"].get("units"), last["config"].get("activation")
+        # A units that is no whole number is refused below, with the other sizes.
+        if isinstance(units, int) and units != config.NUM_CLASSES:
+            raise not_a_digit_model(path, f"it gives outputs of shape ({units},), not 10 digits")
+        if isinstance(units, int) and activation != "softmax":
+            raise not_a_digit_model(path, "its last layer is not a softmax, so it gives no probabilities")
     parameters = 0
     # Each value is walked with the layer it belongs to, in the file's order, so a refusal names the
     # first layer at fault ("Dense 'dense'").
