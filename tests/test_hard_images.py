@@ -1,5 +1,5 @@
-"""The steps for hard images on small synthetic pictures: 1-pixel strokes, touching digits, lines across
-the paper, and saying when unsure."""
+"""The steps for hard images on small synthetic pictures: 1-pixel strokes, lines across the paper, and
+saying when unsure."""
 
 import hypothesis
 import hypothesis.extra.numpy
@@ -82,76 +82,6 @@ def test_widened_equals_a_maximum_filter():
         np.testing.assert_array_equal(
             normalize.widened(values, pixels), np.asarray(padded)[pixels:-pixels, pixels:-pixels]
         )
-
-
-def two_touching_zeros():
-    mask = np.zeros((40, 70), bool)
-    rows, columns = np.mgrid[0:40, 0:70]
-    for centre in (18, 39):  # the rings share a few columns
-        distance = ((rows - 20) / 16) ** 2 + ((columns - centre) / 11) ** 2
-        mask |= (distance <= 1.0) & (distance >= 0.6)
-    return mask
-
-
-def fake_read(zero_width):
-    """A stand-in model: sure of a piece as wide as one zero, unsure of anything else."""
-
-    def read(pieces):
-        rows = []
-        for piece in pieces:
-            sure = abs(piece.box.width - zero_width) <= 3
-            rows.append([0.9, 0.0] + [0.0125] * 8 if sure else [0.2, 0.15] + [0.08125] * 8)
-        return np.array(rows)
-
-    return read
-
-
-def test_two_touching_zeros_are_split_where_the_model_reads_two_digits():
-    mask = two_touching_zeros()
-    (piece,) = segmentation.find_digits(mask, 70)
-    parts = segmentation.split_touching([piece], fake_read(zero_width=23))
-    assert len(parts) == 2
-    assert parts[0].box.right <= parts[1].box.left + 2
-    np.testing.assert_array_equal(parts[0].members | parts[1].members, piece.members)
-
-
-def test_a_piece_read_surely_as_one_digit_is_never_split():
-    mask = two_touching_zeros()
-    (piece,) = segmentation.find_digits(mask, 70)
-    parts = segmentation.split_touching([piece], fake_read(zero_width=piece.box.width))
-    assert parts == [piece]
-
-
-@hypothesis.settings(deadline=None, max_examples=40)
-@hypothesis.given(
-    mask=hypothesis.extra.numpy.arrays(bool, (24, 60), elements=hypothesis.strategies.booleans()),
-    sureness=hypothesis.strategies.floats(0.0, 0.9),
-)
-def test_splitting_never_loses_or_invents_ink(mask, sureness):
-    if not mask.any():
-        return
-    rows, columns = np.nonzero(mask)
-    box = segmentation.Box(int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1)
-    piece = segmentation.Piece(box, mask)
-
-    def read(pieces):
-        return np.array([[sureness + 0.05, 0.05] + [0.1] * 8 for _ in pieces])
-
-    parts = segmentation.split_touching([piece], read)
-    total = np.zeros(mask.shape, int)
-    for part in parts:
-        total += part.members
-    np.testing.assert_array_equal(total, mask.astype(int))
-
-
-def test_cut_paths_slip_between_overlapping_digits():
-    mask = np.zeros((30, 40), bool)
-    mask[2:28, 5:8] = True  # a 1 ...
-    mask[2:28, 14:17] = True  # ... and another, their bars joined by a stroke at the top
-    mask[2:4, 5:17] = True
-    piece = segmentation.Piece(segmentation.Box(5, 2, 17, 28), mask)
-    path = segmentation.cut_path(piece, 11)
-    assert ((path > 7) & (path <= 14)).all()
 
 
 def test_a_ruled_line_across_a_number_does_not_make_it_one_piece():

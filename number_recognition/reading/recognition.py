@@ -185,14 +185,6 @@ def prepare(source, single=False, predictor=None):
     # Sizes are judged against the whole image, not the region the ink was found in.
     image_side = min(ink.WORKING_SIZE, scale * max(grey.shape))
     pieces = segmentation.find_digits(mask, image_side, single=single)
-    if predictor is not None and not single:
-
-        def read(candidates):
-            return predictor.predict(
-                np.array([normalize.normalize_digit(strokes, piece.box, piece.members) for piece in candidates])
-            )
-
-        pieces = segmentation.split_touching(pieces, read)
     inputs = [normalize.normalize_digit(strokes, piece.box, piece.members) for piece in pieces]
     if predictor is not None and len(pieces) > 1:
         pieces, inputs = _join_split_digits(strokes, pieces, inputs, predictor)
