@@ -215,7 +215,7 @@ def extract_ink(grey):
     # lines of squared or ruled paper; never below MASK_FLOOR, so faint lines cannot join the digit.
     threshold = max(otsu_threshold(ink[ink > floor]), MASK_FLOOR)
     mask = ink > threshold
-    if mask.any() and normalize.stroke_width(mask) <= segmentation.THIN_STROKE_PIXELS:
+    if normalize.has_thin_strokes(mask):
         # A 1-pixel anti-aliased stroke falls between two pixels in places, each too faint for the
         # mask, and would arrive as dashes. Fainter pixels joined to surely-ink ones complete it.
         weak_labels, _ = segmentation.label_components(ink > max(THIN_MASK_FRACTION * threshold, floor))

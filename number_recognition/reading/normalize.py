@@ -23,6 +23,9 @@ STROKE_RANGE = (0.08, 0.26)
 STROKE_TARGET = (0.11, 0.20)
 # Thinning never removes more than this fraction of the stroke width, so no stroke disappears.
 MAX_THINNING_FRACTION = 0.6
+# Strokes at most this wide (in mask pixels, as stroke_width measures) are thin: their 1-pixel gaps
+# are anti-aliasing, not the space between two digits.
+THIN_STROKE_PIXELS = 2.5
 # Pixels above this (of 1) count as stroke when measuring its width.
 STROKE_MASK_LEVEL = 0.5
 
@@ -33,6 +36,11 @@ def stroke_width(mask):
     interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     boundary = np.count_nonzero(mask & ~interior)
     return 2.0 * np.count_nonzero(mask) / max(boundary, 1)
+
+
+def has_thin_strokes(mask):
+    """True when a non-empty mask's strokes are at most ``THIN_STROKE_PIXELS`` wide: a pencil line."""
+    return bool(mask.any()) and stroke_width(mask) <= THIN_STROKE_PIXELS
 
 
 def even_out_strokes(crop, mask):

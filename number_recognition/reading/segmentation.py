@@ -24,9 +24,6 @@ SPECK_AREA_FRACTION = 0.15
 # A digit must be at least this tall, in working pixels and as a fraction of the image's longer side.
 MIN_DIGIT_PIXELS = 6
 MIN_DIGIT_FRACTION = 0.012
-# Strokes at most this wide (in mask pixels, as normalize.stroke_width measures) are thin: their
-# 1-pixel gaps are anti-aliasing, not the space between two digits.
-THIN_STROKE_PIXELS = 2.5
 # A spot filling more than this fraction of its box, and less elongated than this, is a blob.
 BLOB_FILL = 0.85
 BLOB_ELONGATION = 2.0
@@ -190,7 +187,7 @@ def bridge_thin_gaps(mask):
     for the mask: the stroke arrives as dashes. A 2x2 dilation joins pieces 1 pixel apart (in
     any direction) and no further, so neighbouring digits of thick strokes stay apart.
     """
-    if not mask.any() or normalize.stroke_width(mask) > THIN_STROKE_PIXELS:
+    if not normalize.has_thin_strokes(mask):
         return mask
     bridged = mask.copy()
     bridged[1:, :] |= mask[:-1, :]
