@@ -42,9 +42,13 @@ def warp_affine(images, matrices, offsets):
     count, height, width = images.shape
     rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
     centre = np.array([(height - 1) / 2, (width - 1) / 2], dtype=np.float32)
-    grid = np.stack([rows.ravel() - centre[0], columns.ravel() - centre[1]])
-    source = matrices @ grid + (offsets + centre)[:, :, None]
-    source_rows, source_columns = source[:, 0], source[:, 1]
+    grid_rows, grid_columns = rows.ravel() - centre[0], columns.ravel() - centre[1]
+    # subtle: written out rather than as ``matrices @ grid``, a batched matrix product that wakes the BLAS
+    # thread pool; while Keras trains, those threads fight its own and made each batch's jitter ten times slower.
+    source_rows = matrices[:, 0, 0:1] * grid_rows + matrices[:, 0, 1:2] * grid_columns + (offsets[:, 0:1] + centre[0])
+    source_columns = (
+        matrices[:, 1, 0:1] * grid_rows + matrices[:, 1, 1:2] * grid_columns + (offsets[:, 1:2] + centre[1])
+    )
     top, left = np.floor(source_rows), np.floor(source_columns)
     row_weight, column_weight = source_rows - top, source_columns - left
     # A zero border of one pixel lets every out-of-range neighbour be read as background.
@@ -85,6 +89,19 @@ def change_thickness(images, rng, max_thinning=0.5, max_thickening=1.0):
     thicker, thinner = _neighbourhood(images, np.maximum), _neighbourhood(images, np.minimum)
     target = np.where(amount > 0, thicker, thinner)
     return images + np.abs(amount) * (target - images)
+
+
+def random_shift(images, rng, max_pixels):
+    """Shift each image by a random whole number of pixels, up to ``max_pixels`` each way; the border is 0.
+
+    Cheaper than ``warp_affine`` by far: one padded copy of the batch and one gather.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    count, height, width = images.shape
+    padded = np.pad(images, ((0, 0), (max_pixels, max_pixels), (max_pixels, max_pixels)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (height, width), axis=(1, 2))
+    rows, columns = rng.integers(0, 2 * max_pixels + 1, (2, count))
+    return windows[np.arange(count), rows, columns]
 
 
 def jitter(images, rng):

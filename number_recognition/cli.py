@@ -70,6 +70,7 @@ TRAINING_FLAGS = (
     ("--dropout", "dropout", float, "dropout rate"),
     ("--lr", "learning_rate", float, "initial learning rate of Adam, decayed to 0 along a cosine"),
     ("--label-smoothing", "label_smoothing", float, "label smoothing of the cross-entropy loss, in [0, 1)"),
+    ("--shift", "shift_pixels", int, "shift each training digit by up to N whole pixels at random; 0 for none"),
     ("--validation-split", "validation_split", float, "fraction of the training set held out to pick the best epoch"),
     ("--seed", "seed", int, "random seed"),
 )
@@ -125,8 +126,8 @@ def training_config(parser, arguments):
     except ValueError as error:
         message = str(error)
         for flag, field, _, _ in TRAINING_FLAGS:
-            if message.startswith(f"{field} does not apply"):
-                # The config names its fields; the user typed a flag.
+            if message.startswith(f"{field} "):
+                # The config names its fields; the user typed a flag, and needs no list of the config's fields.
                 message = message.replace(field, flag, 1).split(";")[0]
         parser.error(message)
 

@@ -22,21 +22,22 @@ def build_mlp(settings):
 
 
 def build_cnn(settings):
-    """Two blocks of two 3x3 convolutions (32 then 64 filters) with batch norm, then a dense head."""
+    """3x3 convolution blocks (batch norm, ReLU), max pooling between resolutions, then a dense head."""
     keras = keras_import.import_keras()
     size = config.IMAGE_SIZE
     layers = [keras.Input((size, size)), keras.layers.Reshape((size, size, 1))]
-    for filters in (32, 64):
-        for _ in range(2):
+    for index, filters in enumerate(settings.blocks):
+        if index:
+            layers.append(keras.layers.MaxPooling2D())
+        for count in filters:
             layers += [
-                keras.layers.Conv2D(filters, 3, padding="same", use_bias=False),
+                keras.layers.Conv2D(count, 3, padding="same", use_bias=False),
                 keras.layers.BatchNormalization(),
                 keras.layers.Activation("relu"),
             ]
-        layers += [keras.layers.MaxPooling2D(), keras.layers.Dropout(settings.dropout / 2)]
     layers += [
         keras.layers.Flatten(),
-        keras.layers.Dense(128, use_bias=False),
+        keras.layers.Dense(settings.dense_units, use_bias=False),
         keras.layers.BatchNormalization(),
         keras.layers.Activation("relu"),
         keras.layers.Dropout(settings.dropout),

@@ -1,12 +1,13 @@
 """Training a model on MNIST from its config, and saving it so that a failed save loses nothing.
 
-``train`` fits a freshly built model with a cosine-decayed learning rate, optionally on jittered
-batches, and keeps the weights of the best validation epoch (Keras' ``EarlyStopping`` with a
+``train`` fits a freshly built model with a cosine-decayed learning rate, optionally on shifted or
+jittered batches, and keeps the weights of the best validation epoch (Keras' ``EarlyStopping`` with a
 patience of the whole run, so it never stops early but restores the best epoch at the end).
 ``save_model_atomically`` writes the ``.keras`` file next to its destination and renames it into
 place, so an interrupted or failed save never leaves a half-written model behind.
 """
 
+import functools
 import math
 import time
 
@@ -19,8 +20,11 @@ from number_recognition import keras_import
 from number_recognition import models
 
 
-def augmented_batches(keras, inputs, targets, batch_size, seed):
-    """A ``keras.utils.PyDataset`` of shuffled, freshly jittered batches, the same for the same seed."""
+def augmented_batches(keras, inputs, targets, batch_size, seed, transform):
+    """A ``keras.utils.PyDataset`` of shuffled batches, each passed through ``transform(images, rng)``.
+
+    The batches are the same for the same seed.
+    """
 
     class AugmentedBatches(keras.utils.PyDataset):
         def __init__(self):
@@ -35,7 +39,7 @@ def augmented_batches(keras, inputs, targets, batch_size, seed):
             chosen = self.order[index * batch_size : (index + 1) * batch_size]
             # Seeding by (seed, epoch, batch) keeps runs repeatable whatever order Keras asks in.
             rng = np.random.default_rng([seed, self.epoch, index])
-            return augmentation.jitter(inputs[chosen], rng), targets[chosen]
+            return transform(inputs[chosen], rng), targets[chosen]
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -69,8 +73,13 @@ def train(x_train, y_train, settings, verbose=1):
             monitor="val_accuracy", mode="max", patience=settings.epochs, restore_best_weights=True
         )
         callbacks.append(best_epoch)
+    transform = None
     if settings.augment:
-        fit_arguments = {"x": augmented_batches(keras, x_fit, y_fit, settings.batch_size, settings.seed)}
+        transform = augmentation.jitter
+    elif settings.shift_pixels:
+        transform = functools.partial(augmentation.random_shift, max_pixels=settings.shift_pixels)
+    if transform:
+        fit_arguments = {"x": augmented_batches(keras, x_fit, y_fit, settings.batch_size, settings.seed, transform)}
     else:
         fit_arguments = {"x": x_fit, "y": y_fit, "batch_size": settings.batch_size, "shuffle": True}
     started = time.perf_counter()

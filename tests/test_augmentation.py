@@ -71,12 +71,24 @@ def test_random_affine_respects_its_ranges(max_rotation):
     assert np.abs(angles).max() <= max_rotation + 1e-3
 
 
+@pytest.mark.parametrize("max_pixels", [1, 2, 4])
+def test_random_shift_is_warp_affine_by_whole_pixels(synthetic_mnist, max_pixels):
+    images = synthetic_mnist(train_count=50)["x_train"].astype(np.float32) / 255
+    shifted = augmentation.random_shift(images, np.random.default_rng(3), max_pixels)
+    # The same draws again: the window's corner in the padded image, so the shift is that minus the padding.
+    rows, columns = np.random.default_rng(3).integers(0, 2 * max_pixels + 1, (2, len(images)))
+    offsets = np.stack([rows, columns], axis=1).astype(np.float32) - max_pixels
+    identity = np.broadcast_to(np.eye(2, dtype=np.float32), (len(images), 2, 2))
+    np.testing.assert_allclose(shifted, augmentation.warp_affine(images, identity, offsets), atol=1e-6)
+    assert np.abs(offsets).max() == max_pixels and len(np.unique(offsets)) == 2 * max_pixels + 1
+
+
 def test_augmented_batches_jitter_inputs_and_keep_labels(synthetic_mnist):
     keras = keras_import.import_keras()
     arrays = synthetic_mnist(train_count=100)
     inputs = arrays["x_train"].astype(np.float32) / 255
     targets = np.eye(10, dtype=np.float32)[arrays["y_train"]]
-    batches = training.augmented_batches(keras, inputs, targets, batch_size=32, seed=0)
+    batches = training.augmented_batches(keras, inputs, targets, batch_size=32, seed=0, transform=augmentation.jitter)
     seen = []
     for index in range(len(batches)):
         batch_inputs, batch_targets = batches[index]

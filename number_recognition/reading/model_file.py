@@ -116,7 +116,7 @@ class ModelFileError(errors.UserError):
 PACKAGE_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLED_MODEL = os.path.join(PACKAGE_FOLDER, "pretrained", "mnist_cnn.keras")
 BUNDLED_NOTICE = (
-    "using the bundled model (docs/model_card.md); train your own with: python train.py --arch cnn --epochs 15"
+    "using the bundled model (docs/model_card.md); train your own with: python train.py --arch cnn --augment"
 )
 MODEL_ORDER = f"{config.MODEL_PATHS['cnn']} if you trained it, else {config.MODEL_PATHS['mlp']}, else the bundled model"
 
