@@ -47,6 +47,7 @@ from PIL import ImageFont
 from number_recognition import cli
 from number_recognition import config
 from number_recognition import data
+from number_recognition.reading import normalize
 
 # New kinds go at the end: each image's generator is seeded by its kind's place in this tuple, so
 # the images of the older kinds stay the same.
@@ -94,8 +95,14 @@ THIN_CANVAS = (28, 1000)
 TILT_DEGREES = (15.0, 30.0)
 # Ruled numbers have this many digits.
 RULED_LENGTHS = (2, 4)
-# Touching neighbours overlap by up to this fraction of the height (0: they just touch).
+# Touching neighbours overlap by up to this fraction of the height (0: they just touch), and by at most
+# this fraction of their strokes' width: quick writing runs strokes into each other, it never draws
+# a digit over its neighbour (a thin 1 overlapped by a whole stroke width vanishes into the next digit).
 TOUCH_OVERLAP = 0.08
+TOUCH_OVERLAP_STROKES = 0.5
+# Neighbours touch along at most this fraction of the line's height: two upright strokes side by side
+# (a 1 before a 5's stem) pushed together would otherwise fuse over their whole length into one thick stroke.
+TOUCH_MAX_CONTACT = 0.12
 # The pictures without handwriting, by what they show.
 NO_DIGIT_SUBJECTS = ("plot", "text", "photo", "texture", "gradient", "noise")
 # Words for text screenshots: no digits, since reading a printed digit would be right, not a false alarm.
@@ -429,7 +436,14 @@ def number_ink(rng, sources, digits, source, spacing=None):
 
 def touching_line(masks, tops, overlaps):
     """Digits placed left to right so that each one's ink touches its left neighbour's, overlapping it
-    by ``overlaps`` pixels (one per pair); overlapping strokes are one layer of ink, not a sum."""
+    by ``overlaps`` pixels (one per pair) but never by more than ``TOUCH_OVERLAP_STROKES`` of the thinner
+    neighbour's stroke width, and along at most ``TOUCH_MAX_CONTACT`` of the rows; overlapping strokes are
+    one layer of ink, not a sum."""
+    strokes = [normalize.stroke_width(mask > 0.5) for mask in masks]
+    overlaps = [
+        min(overlap, int(TOUCH_OVERLAP_STROKES * min(strokes[index], strokes[index + 1])))
+        for index, overlap in enumerate(overlaps)
+    ]
     height = max(top + mask.shape[0] for mask, top in zip(masks, tops))
     line = np.zeros((height, sum(mask.shape[1] for mask in masks)), np.float32)
     right_edges = np.full(height, -1)
@@ -444,6 +458,12 @@ def touching_line(masks, tops, overlaps):
             left_edges = np.argmax(mask > 0.5, axis=1)
             if shared.any():
                 left = int((right_edges[rows][shared] + 1 - left_edges[shared]).max()) - overlaps[index - 1]
+                # Where the two touch (a gap of 0 or less), on too many rows the new one moves right
+                # until only the closest rows touch.
+                gaps = np.sort(left + left_edges[shared] - right_edges[rows][shared] - 1)
+                contact = max(1, int(TOUCH_MAX_CONTACT * height))
+                if len(gaps) > contact and gaps[contact] <= 0:
+                    left += 1 - int(gaps[contact])
             else:
                 left = end - overlaps[index - 1]
             left = max(0, left)

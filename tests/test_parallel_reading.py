@@ -20,7 +20,7 @@ TOLERANCE = 1e-6
 
 # Run as ``python -c READ_SCRIPT MODEL FOLDER KILL``: reads every file of FOLDER, then the first file's
 # bytes and pixels, once with the pool and once without, and prints both as JSON with the number of
-# other processes that prepared sources. With KILL set, the pixels come as a source that kills any
+# other processes that read sources. With KILL set, the pixels come as a source that kills any
 # process but this one.
 READ_SCRIPT = """
 import json
@@ -46,22 +46,17 @@ class DiesInWorkers:
         return self.pixels
 
 
-# Each prepared source records the process that prepared it, which the pool sends back with it.
-prepare_or_error, predict_pending, preparers = recognition._prepare_or_error, recognition._predict_pending, set()
-
-
-def recorded_prepare(source, single, predictor):
-    entry = prepare_or_error(source, single, predictor)
-    entry.prepared_by = os.getpid()
-    return entry
+# Each reading records the process that prepared and predicted it, which the pool sends back with it.
+predict_pending = recognition._predict_pending
 
 
 def recorded_predict(pending, predictor):
-    preparers.update(entry.prepared_by for entry in pending)
-    return predict_pending(pending, predictor)
+    for reading in predict_pending(pending, predictor):
+        reading.read_by = os.getpid()
+        yield reading
 
 
-recognition._prepare_or_error, recognition._predict_pending = recorded_prepare, recorded_predict
+recognition._predict_pending = recorded_predict
 model, folder, kill = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 predictor = inference.load_predictor(model)
 paths = sorted(os.path.join(folder, name) for name in os.listdir(folder))
@@ -74,8 +69,9 @@ def summary(reading):
     return {"path": reading.path, "error": reading.error, "prediction": reading.prediction, "digits": digits}
 
 
-pooled = [summary(reading) for reading in recognition.recognize_many(sources, predictor)]
-processes = len(preparers - {os.getpid()})
+readings = list(recognition.recognize_many(sources, predictor))
+pooled = [summary(reading) for reading in readings]
+processes = len({reading.read_by for reading in readings} - {os.getpid()})
 recognition.POOL_MIN_SOURCES = len(sources) + 1
 alone = [summary(reading) for reading in recognition.recognize_many(sources, predictor)]
 print(json.dumps({"pooled": pooled, "alone": alone, "processes": processes}))
@@ -141,7 +137,7 @@ def test_the_pool_reads_a_folder_as_one_process_would(small_model, tmp_path):
 def test_sources_of_a_pool_process_that_died_are_read_by_the_parent(small_model, tmp_path):
     write_folder(tmp_path / "folder", recognition.POOL_MIN_SOURCES + 6)
     result = read_both_ways(small_model, tmp_path / "folder", kill=True)
-    # How many processes prepared a source before one died depends on timing: at least one did.
+    # How many processes read a source before one died depends on timing: at least one did.
     assert min(1, expected_processes()) <= result["processes"] <= expected_processes()
     assert all(reading["error"] is None for reading in result["pooled"][-2:])
     assert_same_readings(result["pooled"], result["alone"])

@@ -13,6 +13,7 @@ Pillow's ``convert("L")``, kept in float), so one picture gives the same grey le
 """
 
 import io
+import math
 import os
 import stat
 import warnings
@@ -53,6 +54,9 @@ DRAFT_SIZE = 1024
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Pixels at least this opaque show the strokes' own colour in a transparent image.
 OPAQUE = 0.5
+# Every 8-bit level as a float in [0, 1], computed as ``_scale_to_unit`` computes any unsigned type:
+# looking the levels up is the same result at a fraction of the cost, on the most common images.
+UINT8_LEVELS = (np.arange(256) / 255).astype(np.float32)
 TOO_LARGE = (
     f"the image has more than {MAX_PIXELS // 1_000_000} megapixels, more than a digit photo needs: crop or shrink it"
 )
@@ -96,7 +100,9 @@ def read_image_bytes(path):
         )
     try:
         with open(path, "rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
+            # subtle: asking for the size found above, plus a byte, not for MAX_FILE_BYTES: Python
+            # allocates what is asked for, and 100 MB per file is most of the time a small PNG takes.
+            return handle.read(status.st_size + 1)
     except PermissionError:
         raise ImageError("no permission to read this file") from None
     except OSError as error:
@@ -126,7 +132,9 @@ def open_image(source):
                 raise ImageError(f"{TOO_LARGE} (it is {width}x{height})")
             image.draft(None, (DRAFT_SIZE, DRAFT_SIZE))
             image.load()
-            return PIL.ImageOps.exif_transpose(image)
+            # In place: an image needing no turn would otherwise be copied, for nothing.
+            PIL.ImageOps.exif_transpose(image, in_place=True)
+            return image
     except ImageError:
         raise
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
@@ -141,9 +149,9 @@ def open_image(source):
 
 def image_to_grey(image):
     """A PIL image of any mode as a float32 grey array in [0, 1], transparency flattened (see ``array_to_grey``)."""
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+    if image.mode in ("L", "I", "F") or image.mode.startswith("I;16"):
         return array_to_grey(np.asarray(image))
-    if image.mode in ("1", "L"):
+    if image.mode == "1":
         return array_to_grey(np.asarray(image.convert("L")))
     has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
     try:
@@ -203,6 +211,8 @@ def _scale_to_unit(array):
     """One channel as float32 in [0, 1] (see ``array_to_grey`` for the rules)."""
     if array.size == 0:
         raise ImageError(f"the image is empty (shape {array.shape})")
+    if array.dtype == np.uint8:
+        return UINT8_LEVELS[array]
     values = array.astype(np.float64)
     if not np.all(np.isfinite(values)):
         raise ImageError("the image holds NaN or infinite values")
@@ -217,4 +227,9 @@ def _scale_to_unit(array):
         return (values / 255.0).astype(np.float32)
     if high == low:
         return np.zeros(array.shape, dtype=np.float32)
-    return ((values - low) / (high - low)).astype(np.float32)
+    span = float(high) - float(low)
+    if math.isinf(span):
+        # subtle: values spanning more than float64 holds (one near its largest, one far below zero)
+        # would overflow to NaN; halved, they cannot.
+        values, low, span = values / 2, low / 2, float(high) / 2 - float(low) / 2
+    return ((values - low) / span).astype(np.float32)

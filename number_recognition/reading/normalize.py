@@ -31,16 +31,21 @@ STROKE_MASK_LEVEL = 0.5
 
 
 def stroke_width(mask):
-    """Mean stroke width of a mask in pixels: twice the area over the boundary length."""
-    padded = np.pad(mask, 1)
-    interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    boundary = np.count_nonzero(mask & ~interior)
-    return 2.0 * np.count_nonzero(mask) / max(boundary, 1)
+    """Mean stroke width of a boolean mask in pixels: twice the area over the boundary length.
+
+    The boundary is the mask's pixels that are not interior; a pixel is interior when it and its
+    four neighbours are all in the mask, which no pixel on the image's edge is.
+    """
+    centre = mask[1:-1, 1:-1]
+    interior = centre & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    area = np.count_nonzero(mask)
+    return 2.0 * area / max(area - np.count_nonzero(interior), 1)
 
 
 def has_thin_strokes(mask):
     """True when a non-empty mask's strokes are at most ``THIN_STROKE_PIXELS`` wide: a pencil line."""
-    return bool(mask.any()) and stroke_width(mask) <= THIN_STROKE_PIXELS
+    # An empty mask has width 0, any other a positive one.
+    return 0 < stroke_width(mask) <= THIN_STROKE_PIXELS
 
 
 def even_out_strokes(crop, mask):
@@ -118,7 +123,8 @@ def normalize_digit(ink, box=None, members=None):
     left, top, right, bottom = box
     crop = ink[top:bottom, left:right]
     if members is not None:
-        crop = np.where(_grow(members[top:bottom, left:right]), crop, 0.0).astype(np.float32)
+        grown = grow_mask(members[top:bottom, left:right])
+        crop = np.where(grown, crop, np.float32(0.0)).astype(np.float32, copy=False)
     if max(crop.shape) > STROKE_WORKING_SIZE:
         # Strokes are evened out on a copy of bounded size, which keeps the rank filters small.
         # Shrinking would dim a stroke thinner than the shrink factor into a faint broken line, so
@@ -129,8 +135,10 @@ def normalize_digit(ink, box=None, members=None):
             crop = widened(crop, int(math.ceil(factor - width)))
         crop = _scaled(crop, STROKE_WORKING_SIZE)
     crop = even_out_strokes(crop, crop > STROKE_MASK_LEVEL)
-    rows, columns = np.nonzero(crop > 0)
-    crop = crop[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    # The box of the strokes left: the first and last rows and columns holding ink.
+    inked = crop > 0
+    rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    crop = crop[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     return center_in_frame(_scaled(crop, config.DIGIT_BOX))
 
 
@@ -139,18 +147,23 @@ def _scaled(image, longer_side):
     height, width = image.shape
     scale = longer_side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = np.clip(np.asarray(PIL.Image.fromarray(image).resize(size, PIL.Image.Resampling.LANCZOS)), 0.0, 1.0)
+    resized = np.maximum(np.asarray(PIL.Image.fromarray(image).resize(size, PIL.Image.Resampling.LANCZOS)), 0.0)
+    # Lanczos overshoots past the range at sharp edges; clipped in place (np.clip costs more on small images).
+    np.minimum(resized, 1.0, out=resized)
     peak = float(resized.max())
     # Scaling down thin strokes dims them; MNIST's strokes reach full intensity.
     return resized / peak if peak > 0 else resized
 
 
-def _grow(mask):
-    """The mask grown by one pixel in all eight directions, so a digit's soft anti-aliased edge comes with it."""
-    padded = np.pad(mask, 1)
-    height, width = mask.shape
-    grown = mask.copy()
-    for row_shift in range(3):
-        for column_shift in range(3):
-            grown |= padded[row_shift : row_shift + height, column_shift : column_shift + width]
+def grow_mask(mask):
+    """The mask grown by one pixel in all eight directions, so a digit's soft anti-aliased edge comes with it.
+
+    Growing into the 3x3 square around each pixel is growing up and down, then left and right.
+    """
+    tall = mask.copy()
+    tall[1:] |= mask[:-1]
+    tall[:-1] |= mask[1:]
+    grown = tall.copy()
+    grown[:, 1:] |= tall[:, :-1]
+    grown[:, :-1] |= tall[:, 1:]
     return grown

@@ -64,28 +64,54 @@ class Piece(typing.NamedTuple):
 def _row_runs(mask):
     """The runs of True in each row: arrays of (row, start column, end column exclusive)."""
     height, width = mask.shape
-    padded = np.zeros((height, width + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    steps = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(steps == 1)
-    _, ends = np.nonzero(steps == -1)
-    return rows, starts, ends
+    # Each row framed by a False at both ends: read as one line, the mask then changes from False to
+    # True at the start of each run and back just after its end, alternately, never across rows.
+    framed = np.zeros((height, width + 2), dtype=bool)
+    framed[:, 1:-1] = mask
+    line = framed.ravel()
+    changes = np.flatnonzero(line[1:] != line[:-1]) + 1
+    rows, starts = np.divmod(changes[0::2], width + 2)
+    return rows, starts - 1, changes[1::2] - rows * (width + 2) - 1
+
+
+# Graphs with at most this many edges (a digit's runs have a few dozen) are joined in plain Python:
+# a loop over them costs less than the tens of NumPy calls of the vectorised union.
+PYTHON_UNION_MAX_EDGES = 256
 
 
 def _union_labels(count, first, second):
     """Label the nodes of an undirected graph by connected component (smallest node id of each)."""
+    if len(first) <= PYTHON_UNION_MAX_EDGES:
+        return _union_labels_in_python(count, first.tolist(), second.tolist())
     parent = np.arange(count)
-    while True:
-        low = np.minimum(parent[first], parent[second])
-        np.minimum.at(parent, parent[first], low)
-        np.minimum.at(parent, parent[second], low)
+    first_roots, second_roots = first, second
+    while not np.array_equal(first_roots, second_roots):
+        low = np.minimum(first_roots, second_roots)
+        np.minimum.at(parent, first_roots, low)
+        np.minimum.at(parent, second_roots, low)
+        # Pointer jumping: each node's parent becomes its grandparent until all point at their roots.
         while True:
             grandparent = parent[parent]
-            if np.array_equal(grandparent, parent):
+            if (grandparent == parent).all():
                 break
             parent = grandparent
-        if np.array_equal(parent[first], parent[second]):
-            return parent
+        first_roots, second_roots = parent[first], parent[second]
+    return parent
+
+
+def _union_labels_in_python(count, first, second):
+    """``_union_labels`` of a small graph: union-find, each tree's root its smallest node."""
+    parent = list(range(count))
+    for one, other in zip(first, second):
+        while parent[one] != one:
+            one = parent[one]
+        while parent[other] != other:
+            other = parent[other]
+        parent[max(one, other)] = min(one, other)
+    # A node's parent is smaller than it, so in increasing order each parent already points at its root.
+    for node in range(count):
+        parent[node] = parent[parent[node]]
+    return np.array(parent)
 
 
 def label_components(mask):
@@ -98,28 +124,29 @@ def label_components(mask):
     if mask.ndim != 2:
         raise ValueError(f"expected a 2-D mask, got shape {mask.shape}")
     height, width = mask.shape
-    labels = np.zeros(mask.shape, dtype=np.int32)
     rows, starts, ends = _row_runs(mask)
     if len(rows) == 0:
-        return labels, 0
+        return np.zeros(mask.shape, dtype=np.int32), 0
     # Keys place every run on one line so that the runs of the next row touching a run form a
     # contiguous slice found by binary search: 8-connectivity means start <= other end, end >= other start.
     stride = width + 2
     start_keys, end_keys = rows * stride + starts, rows * stride + ends
-    next_row = (rows + 1) * stride
-    low = np.searchsorted(end_keys, next_row + starts, side="left")
-    high = np.searchsorted(start_keys, next_row + ends, side="right")
+    low = np.searchsorted(end_keys, start_keys + stride, side="left")
+    high = np.searchsorted(start_keys, end_keys + stride, side="right")
     counts = np.maximum(high - low, 0)
     first = np.repeat(np.arange(len(rows)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    second = np.repeat(low, counts) + offsets
+    second = np.arange(len(first)) + np.repeat(low - (np.cumsum(counts) - counts), counts)
     roots = _union_labels(len(rows), first, second)
-    _, run_labels = np.unique(roots, return_inverse=True)
-    lengths = ends - starts
-    pixel_runs = np.repeat(np.arange(len(rows)), lengths)
-    pixel_offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    labels[rows[pixel_runs], starts[pixel_runs] + pixel_offsets] = run_labels[pixel_runs] + 1
-    return labels, int(run_labels.max()) + 1
+    # Components are numbered in the order of their roots, each one's first run in row-major order.
+    is_root = roots == np.arange(len(rows))
+    run_labels = np.cumsum(is_root, dtype=np.int32)[roots]
+    # Each run adds its label at its first pixel and takes it away just after its last: the running
+    # sum along the rows, framed as in _row_runs, is the label image.
+    steps = np.zeros(height * stride, dtype=np.int32)
+    steps[start_keys + 1] = run_labels
+    steps[end_keys + 1] = -run_labels
+    labels = np.cumsum(steps, dtype=np.int32).reshape(height, stride)[:, 1:-1]
+    return np.ascontiguousarray(labels), int(np.count_nonzero(is_root))
 
 
 def component_boxes(labels, count):

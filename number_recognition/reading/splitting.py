@@ -1,0 +1,635 @@
+"""Digits that touch, lines across the paper and stray marks: what connected components alone get wrong.
+
+``segmentation`` takes each connected piece of ink for a digit (or a part of one). Three things
+break that, and this module undoes each:
+
+* ``without_ruled_lines``: the dark lines of ruled or squared paper join every digit they cross
+  into one piece. A paper line is thin, straight, and runs far past the digits, edge to edge; its
+  pixels are removed, except where a stroke crosses it (ink right above and right below the line).
+* ``without_stray_marks``: a dot, dash or curl far from the number is no digit; stacked above a
+  digit it would even be merged into it and shrink the digit in its crop. A mark much smaller than
+  the digits and far from all of them is dropped, also from a piece it was merged into.
+* ``split_touching``: digits written quickly touch or overlap and arrive as one piece. A piece too
+  wide for the model's reading of it is cut into the digits the model reads most surely.
+
+How ``split_touching`` reads "46" drawn in a paint app so fast that the 4's bar runs into the 6
+(touching_0024 of ``bench/real_images.py --seed 2026``, with the bundled convnet)::
+
+    #     #    ##       1. The piece, 138 x 105 pixels, is 1.31 times as wide as tall; the model
+    #  #  #   #            reads it as a 6 at 0.52, margin 0.30: too unsure to keep it whole.
+    ########  ####      2. For every column, the cheapest path from top to bottom through it at
+       #  #  #    #        mid-height, crossing as little ink as it can and moving at most one
+       #  #   ####         column per row, so that it can slip between strokes that overlap. The
+                           valleys of that cost, at least 0.12 of the height apart, are the cuts:
+                           six here, through the 4's arms, between 4 and 6, through the 6's loop.
+    3. Every run of up to four neighbouring parts narrow enough to be a digit is a candidate, 23 of
+       them, and all are read in one call of the model: parts 0-4 read "4" at 0.92, parts 4-7
+       "6" at 0.92, parts 3-7 "6" at 0.93, parts 0-3 "6" at 0.52, part 4-5 "1" at 0.92, ...
+    4. Each candidate scores twice its log-probability, plus a log-normal prior on its width for
+       the digit read (MNIST's width-to-height ratio of each digit, for a writer whose own width is
+       shared by the digits of a piece and estimated from the image's other digits), less a penalty
+       when it is much shorter than the piece (a fragment), plus a bonus for each cut used, smaller
+       the more ink the cut crosses. Dynamic programming over the cuts picks the best sequence:
+       "4" + "6" beats the whole (0.52, a 6 far too wide), "6" + "6" (0.52 for the first) and
+       "4" + "1" + "0". Three or more digits in one piece are the same sum with more terms.
+
+A piece the model reads surely as one digit, at a width that digit can have, is never cut, and
+neither is one whose cut gives a digit read with a margin below ``SPLIT_MIN_MARGIN``, or one that is
+not pen strokes (a plot, a texture, a solid shape). Cuts are paths that never cross each other, so
+the parts partition the piece's ink exactly: no pixel is lost or read twice.
+"""
+
+import math
+
+import numpy as np
+
+from number_recognition import config
+from number_recognition.reading import normalize
+from number_recognition.reading import segmentation
+
+# Pieces at least this many times as wide as tall may be digits that touch: 51 of the 52 pieces of
+# touching digits of the bench (seed 2026) are. A lone 0, 2 or 5 often is as wide, and is kept by the
+# model's reading of it; a lone digit tilted 30 degrees, read unsurely, is safer left alone.
+SPLIT_MIN_ASPECT = 1.1
+# Strokes of touching digits are between these fractions of the piece's height wide (MNIST's are
+# 0.10 to 0.20 of a digit; a fine pen 0.04).
+SPLIT_STROKE_RANGE = (0.03, 0.3)
+# A cut is made only when every digit it gives is read with at least this margin; otherwise the piece
+# stays whole (and, too wide for a digit, uncertain).
+SPLIT_MIN_MARGIN = 0.45
+# A piece read as one digit with at least this margin over the runner-up, at a width that digit can
+# have, stays whole. With the bundled convnet, 108 of the real-image bench's 116 lone digits at least
+# 0.8 times as wide as tall read above it, and 51 of 52 pieces of touching digits below.
+KEEP_MARGIN = 0.75
+# ... and "a width that digit can have" is within this many standard deviations of the digit's mean.
+KEEP_WIDTH_DEVIATIONS = 2.0
+# log(width / height) of MNIST's training digits per class, mean and standard deviation (pixels above
+# half ink, measured once): a 1 is narrow and varies most, a 0 or a 2 is nearly square.
+MEAN_LOG_ASPECT = np.array([-0.119, -1.007, -0.083, -0.262, -0.270, -0.086, -0.360, -0.294, -0.311, -0.433])
+SD_LOG_ASPECT = np.array([0.218, 0.489, 0.242, 0.226, 0.229, 0.286, 0.229, 0.230, 0.237, 0.215])
+# Writers differ in how wide they write; their own factor is estimated from the image's other digits
+# when it has some, and is known to about this much (as a log) when it has none.
+WRITER_SD = 0.3
+# Digits the image's other pieces were read as count for the writer's width only when this sure.
+WRITER_MARGIN = 0.5
+# A part of a cut piece shorter than this fraction of the piece's height is a fragment of a digit
+# more likely than a digit, and it pays for it with this standard deviation (on a log scale).
+FULL_HEIGHT = 0.7
+HEIGHT_SD = 0.2
+# A cut path moving one column sideways per row pays this much, in pixels of ink crossed, so that
+# paths through blank paper run straight.
+SIDESTEP_COST = 0.1
+# Candidate cuts cross at most this many stroke widths of ink (two crossing strokes, at an angle)...
+MAX_CUT_STROKES = 4.0
+# ... and stand at least this fraction of the piece's height apart (a thin 1 is about 0.15 wide).
+MIN_CUT_GAP = 0.12
+# A part is at most this many times as wide as the piece is tall (MNIST's widest 0.1% are 1.67)
+# and joins at most this many neighbouring primitive parts, which bounds the readings per piece.
+MAX_PART_ASPECT = 1.7
+MAX_PART_SPAN = 4
+# The writer's width is tried at these offsets (as a log) from the image's estimate. A part's width is
+# judged with MNIST's spread times PART_SD_SCALE: a cut leaves a stroke's end on the wrong side now
+# and then, which MNIST's cleanly separated digits never have.
+WRITER_STEPS = np.linspace(-0.45, 0.45, 7)
+PART_SD_SCALE = 1.5
+# Every cut used is evidence for itself, less for every stroke width of ink it crosses: digits touch
+# at a point, a cut through a digit crosses whole strokes.
+CUT_BONUS = 1.0
+CUT_WEIGHT = 0.5
+# The model's log-probabilities count this many times against the priors: the model saw the ink, the
+# priors only its size. Weights from 1 to 8 were tried on the touching numbers of the bench (seed
+# 2026); 2 read the most.
+READING_WEIGHT = 2.0
+# Log-probabilities below this are this: a part the model rules out completely is very unlikely, not
+# impossible.
+MIN_LOG_PROBABILITY = math.log(1e-6)
+# A paper line runs from frame to frame (within LINE_EDGE of the width), at least LINE_MIN_LENGTH of the
+# width long, with ink on at least LINE_MIN_SPAN of its length (the digits it crosses interrupt its thin
+# part), and is at most LINE_MAX_THICKNESS of the image's height thick.
+LINE_EDGE = 0.03
+LINE_MIN_LENGTH = 0.1
+LINE_MIN_SPAN = 0.5
+LINE_MAX_THICKNESS = 0.03
+# Thin ink covering more than this fraction of the image is noise or a texture, not paper lines.
+LINE_MAX_INK = 0.1
+# Images narrower than this many pixels have no room for a paper line and digits beside each other.
+LINE_MIN_PIXELS = 64
+# Lines are searched at slopes up to this (a photo of a page turned 6 degrees), in bands this many
+# pixels tall; a pixel of the band is the line's when its vertical run is at most the line's thickness
+# plus this many pixels (a stroke crossing the line runs on above and below it).
+LINE_MAX_SLOPE = 0.1
+LINE_BIN = 6
+LINE_RUN_SLACK = 2
+# Along at least this fraction of a paper line, the paper just above and below it is blank.
+LINE_CLEAR = 0.8
+# Hough peaks are maxima over this many slopes and bands either way; at most LINE_MAX_COUNT are tried
+# per round, in at most LINE_ROUNDS rounds, and each line is fitted LINE_FITS times.
+LINE_PEAK_RADIUS = 2
+LINE_MAX_COUNT = 16
+LINE_ROUNDS = 3
+LINE_FITS = 3
+# A stray mark is shorter than STRAY_HEIGHT of the tallest piece and at least STRAY_GAP of that height
+# away from all taller ones: the digits of a number stand closer, and a digit's own pieces touch.
+STRAY_HEIGHT = 0.5
+STRAY_GAP = 0.8
+# Ink filling more than this fraction of its box is a solid shape; even a bold 1 leaves paper inside
+# its box more often than not.
+SOLID_FILL = 0.6
+# Other ink counts, for how far a line must reach, when it is at least this fraction as tall as the
+# tallest other piece.
+LINE_OTHER_HEIGHT = 0.3
+# A line must reach past all the other ink by this fraction of the image's width at the frame's sides,
+# which the bar of a 7 or the base of a 2 drawn across a whole canvas does not.
+LINE_OVERHANG = 0.01
+
+
+def split_touching(strokes, pieces, inputs, predictor):
+    """Cut pieces that hold touching digits into the digits the model reads most surely.
+
+    ``strokes`` is the ink image the pieces were found in, ``inputs`` their 28x28 inputs. Returns
+    new lists of pieces and inputs, left to right; pieces that are not cut keep their input. All the
+    parts of all the pieces tried are read in one call of the predictor.
+    """
+    wide = [index for index, piece in enumerate(pieces) if is_handwriting(piece)]
+    if not wide:
+        return pieces, inputs
+    probabilities = predictor.predict(np.asarray(inputs, dtype=np.float32))
+    writer = writer_width(pieces, probabilities, wide)
+    candidates = {
+        index: Cuts(strokes, pieces[index])
+        for index in wide
+        if not reads_as_one_digit(pieces[index], probabilities[index], writer)
+    }
+    candidates = {index: cuts for index, cuts in candidates.items() if len(cuts.parts) > 1}
+    if not candidates:
+        return pieces, inputs
+    readings = predictor.predict(np.concatenate([cuts.inputs for cuts in candidates.values()]))
+    new_pieces, new_inputs, start = [], [], 0
+    for index, (piece, image) in enumerate(zip(pieces, inputs)):
+        cuts, chosen = candidates.get(index), None
+        if cuts is not None:
+            part_readings = readings[start : start + len(cuts.parts)]
+            start += len(cuts.parts)
+            chosen = cuts.best_parts(part_readings, writer)
+            if chosen and min(margin(part_readings[cuts.parts.index(part)]) for part in chosen) < SPLIT_MIN_MARGIN:
+                chosen = None
+        if chosen is None:
+            new_pieces.append(piece)
+            new_inputs.append(image)
+        else:
+            new_pieces.extend(cuts.piece(part) for part in chosen)
+            new_inputs.extend(cuts.inputs[cuts.parts.index(part)] for part in chosen)
+    return new_pieces, new_inputs
+
+
+def margin(probabilities):
+    """How much more probable the most probable digit is than the runner-up."""
+    second, first = np.sort(probabilities)[-2:]
+    return float(first - second)
+
+
+def is_handwriting(piece):
+    """True for a piece wide enough to hold touching digits, drawn with strokes as thick as a pen's for its size.
+
+    A plot's lines, a texture's grain, a solid shape or anything spanning the whole image from edge
+    to edge (a number is written on something) is not cut: cut into narrow parts, they would be read
+    as sure digits.
+    """
+    box = piece.box
+    height, width = piece.members.shape
+    if box.width < SPLIT_MIN_ASPECT * box.height or box.width == width or box.height == height:
+        return False
+    members = piece.members[box.top : box.bottom, box.left : box.right]
+    low, high = SPLIT_STROKE_RANGE
+    return low <= normalize.stroke_width(members) / box.height <= high and not is_solid(piece)
+
+
+def writer_width(pieces, probabilities, wide):
+    """How much wider (as a log) than MNIST's the image's digits are written, from its narrow pieces read surely."""
+    offsets = []
+    for index, (piece, row) in enumerate(zip(pieces, probabilities)):
+        if index not in wide and margin(row) >= WRITER_MARGIN:
+            offsets.append(math.log(piece.box.width / piece.box.height) - MEAN_LOG_ASPECT[int(np.argmax(row))])
+    return float(np.median(offsets)) if offsets else 0.0
+
+
+def width_deviations(aspects, writer):
+    """How far, in standard deviations, parts ``aspects`` times as wide as tall are from each digit's width."""
+    spread = np.sqrt(SD_LOG_ASPECT**2 + WRITER_SD**2)
+    return (np.log(np.asarray(aspects, dtype=np.float64))[..., None] - MEAN_LOG_ASPECT - writer) / spread
+
+
+def reads_as_one_digit(piece, probabilities, writer):
+    """True when the model reads the piece surely as one digit, and it is not too wide for that digit."""
+    deviations = width_deviations(piece.box.width / piece.box.height, writer)[int(np.argmax(probabilities))]
+    return margin(probabilities) >= KEEP_MARGIN and deviations <= KEEP_WIDTH_DEVIATIONS
+
+
+class Cuts:
+    """The candidate cuts of one piece and the 28x28 input of every part they make that could be a digit.
+
+    ``boundaries`` holds one column per row of the piece's box for each cut, the box's edges
+    included, left to right and never crossing; part ``(i, j)``, the ink between boundaries i and j,
+    is one of ``parts`` when it is narrow enough to be a digit (the whole piece always is one).
+    """
+
+    def __init__(self, strokes, piece):
+        box = piece.box
+        self.box, self.image_shape = box, piece.members.shape
+        self.members = piece.members[box.top : box.bottom, box.left : box.right]
+        self.boundaries, self.crossings = cut_boundaries(self.members)
+        crop = strokes[box.top : box.bottom, box.left : box.right]
+        last = len(self.boundaries) - 1
+        self.parts, self.boxes, inputs = [], [], []
+        # The whole piece is always one of the parts, so that no cut is always an option.
+        spans = [(0, last)] + [
+            (first, end)
+            for first in range(last)
+            for end in range(first + 1, min(last, first + MAX_PART_SPAN) + 1)
+            if (first, end) != (0, last)
+        ]
+        for first, end in spans:
+            mask = self.mask((first, end))
+            part_box = bounding_box(mask)
+            if part_box.width > MAX_PART_ASPECT * box.height and (first, end) != (0, last):
+                continue
+            self.parts.append((first, end))
+            self.boxes.append(part_box)
+            inputs.append(normalize.normalize_digit(crop, part_box, mask))
+        size = config.IMAGE_SIZE
+        self.inputs = np.array(inputs, dtype=np.float32).reshape(len(inputs), size, size)
+
+    def mask(self, part):
+        """The piece's ink between boundaries ``part`` = (i, j), in the box's coordinates."""
+        return self.members & between(self.boundaries[part[0]], self.boundaries[part[1]], self.members.shape[1])
+
+    def best_parts(self, probabilities, writer):
+        """The parts the piece is best read as, left to right; None when that is the whole piece.
+
+        ``probabilities`` holds the model's reading of each of ``parts``; ``writer`` is the image's
+        estimate of how wide its writer writes. All digits of one piece share the writer's width: each
+        width in ``WRITER_STEPS`` around the estimate is tried and pays for its distance from it.
+        """
+        sizes = np.array([[part_box.width, part_box.height] for part_box in self.boxes], dtype=np.float64)
+        logs = READING_WEIGHT * np.maximum(np.log(np.maximum(probabilities, 1e-30)), MIN_LOG_PROBABILITY)
+        heights = np.minimum(sizes[:, 1] / (FULL_HEIGHT * self.box.height), 1.0)
+        fixed = -0.5 * (np.log(heights) / HEIGHT_SD) ** 2
+        evidence = CUT_BONUS - CUT_WEIGHT * self.crossings
+        last = len(self.boundaries) - 1
+        evidence[last] = 0.0
+        order = sorted(range(len(self.parts)), key=lambda index: self.parts[index][1])
+        best_total, best_parts = -np.inf, None
+        for step in WRITER_STEPS:
+            deviations = (np.log(sizes[:, 0] / sizes[:, 1])[:, None] - MEAN_LOG_ASPECT - writer - step) / (
+                PART_SD_SCALE * SD_LOG_ASPECT
+            )
+            scores = (logs - 0.5 * deviations**2).max(axis=1) + fixed
+            # best[j]: the best score of the ink left of boundary j read as digits, and the parts giving it.
+            best = {0: (-0.5 * (step / WRITER_SD) ** 2, [])}
+            for index in order:
+                first, end = self.parts[index]
+                if first in best:
+                    option = (best[first][0] + scores[index] + evidence[end], best[first][1] + [(first, end)])
+                    if end not in best or option[0] > best[end][0]:
+                        best[end] = option
+            if last in best and best[last][0] > best_total:
+                best_total, best_parts = best[last]
+        if best_parts is None or len(best_parts) == 1:
+            return None
+        return best_parts
+
+    def piece(self, part):
+        """Part ``(i, j)`` as a ``Piece`` of the whole image."""
+        part_box = self.boxes[self.parts.index(part)]
+        members = np.zeros(self.image_shape, dtype=bool)
+        members[self.box.top : self.box.bottom, self.box.left : self.box.right] = self.mask(part)
+        left, top = self.box.left, self.box.top
+        return segmentation.Piece(
+            segmentation.Box(left + part_box.left, top + part_box.top, left + part_box.right, top + part_box.bottom),
+            members,
+        )
+
+
+def bounding_box(mask):
+    """The ``Box`` of a mask's True pixels."""
+    rows, columns = np.nonzero(mask)
+    return segmentation.Box(int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1)
+
+
+def between(left, right, width):
+    """The pixels of a ``width``-column box from boundary ``left`` (included) to ``right`` (excluded), row by row."""
+    columns = np.arange(width)
+    return (columns >= left[:, None]) & (columns < right[:, None])
+
+
+def cut_boundaries(members):
+    """The cuts of a piece's mask (its box), as boundaries: one column per row, left edge and right edge included.
+
+    Every column at mid-height is crossed by the cheapest top-to-bottom path through it (ink pixels
+    cost 1, a sidestep ``SIDESTEP_COST``); the valleys of that cost along the row are the cuts,
+    at most ``MAX_CUT_STROKES`` stroke widths of ink and ``MIN_CUT_GAP`` of the height apart.
+    Boundaries are made monotone (each at least the one before on every row), so they never cross,
+    and a boundary with no ink between it and its neighbour is dropped.
+    """
+    height, width = members.shape
+    # subtle: a free column on either side lets a path run down the box's edge.
+    cost = np.zeros((height, width + 2), dtype=np.float32)
+    cost[:, 1:-1] = members
+    down, down_steps = cheapest_paths(cost)
+    up, up_steps = cheapest_paths(cost[::-1])
+    middle = height // 2
+    through = down[middle] + up[height - 1 - middle] - cost[middle]
+    limit = MAX_CUT_STROKES * normalize.stroke_width(members)
+    # The cheapest valleys first, one per stretch of MIN_CUT_GAP of the height.
+    gap = max(1.0, MIN_CUT_GAP * height)
+    chosen = []
+    for column in sorted(valleys(through), key=lambda column: through[column]):
+        if through[column] <= limit and all(abs(column - other) >= gap for other in chosen):
+            chosen.append(column)
+    paths = np.zeros((height, len(chosen)), dtype=np.int64)
+    paths[middle] = sorted(chosen)
+    for row in range(middle, 0, -1):
+        paths[row - 1] = paths[row] + down_steps[row, paths[row]]
+    for row in range(middle, height - 1):
+        paths[row + 1] = paths[row] + up_steps[height - 1 - row, paths[row]]
+    # Back to the box's columns: a path in the left pad cuts off nothing, one in the right pad everything.
+    paths = np.clip(paths - 1, 0, width)
+    edges = np.concatenate([np.zeros((height, 1), np.int64), paths, np.full((height, 1), width)], axis=1)
+    edges = np.maximum.accumulate(edges, axis=1)
+    boundaries = [edges[:, 0]]
+    for index in range(1, edges.shape[1]):
+        if (members & between(boundaries[-1], edges[:, index], width)).any():
+            boundaries.append(edges[:, index])
+        elif index == edges.shape[1] - 1:
+            # The last cut left no ink on its right: the right edge takes its place.
+            boundaries[-1] = edges[:, index]
+    rows = np.arange(height)
+    # The box's edges cut nothing: only the cuts between them cross ink.
+    crossed = [0] + [np.count_nonzero(members[rows, np.minimum(cut, width - 1)]) for cut in boundaries[1:-1]] + [0]
+    return boundaries, np.array(crossed, dtype=np.float64) / normalize.stroke_width(members)
+
+
+def cheapest_paths(cost):
+    """The cost of the cheapest path from the top row to each pixel, moving down one row at a time.
+
+    A path steps to one of the three pixels below (the diagonal ones cost ``SIDESTEP_COST`` more).
+    Returns the totals and, per pixel, the column offset (-1, 0 or 1) of the pixel the path came from.
+    """
+    height, width = cost.shape
+    totals = np.empty((height, width), dtype=np.float32)
+    steps = np.zeros((height, width), dtype=np.int64)
+    totals[0] = cost[0]
+    blocked = np.float32(np.inf)
+    for row in range(1, height):
+        previous = totals[row - 1]
+        options = np.stack(
+            [
+                np.concatenate([[blocked], previous[:-1] + SIDESTEP_COST]),
+                previous,
+                np.concatenate([previous[1:] + SIDESTEP_COST, [blocked]]),
+            ]
+        )
+        choice = np.argmin(options, axis=0)
+        totals[row] = options[choice, np.arange(width)] + cost[row]
+        steps[row] = choice - 1
+    return totals, steps
+
+
+def valleys(values):
+    """The local minima of a 1-D array: the middle of every run of equal values lower than both neighbours."""
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    ends = np.concatenate([starts[1:], [len(values)]])
+    levels = values[starts]
+    lower_than_left = np.concatenate([[False], levels[1:] < levels[:-1]])
+    lower_than_right = np.concatenate([levels[:-1] < levels[1:], [False]])
+    found = lower_than_left & lower_than_right
+    return ((starts[found] + ends[found] - 1) // 2).tolist()
+
+
+def without_ruled_lines(mask):
+    """The mask without the lines of ruled or squared paper that cross it, or the mask itself when it has none.
+
+    A paper line is a straight band of thin ink (at most ``LINE_MAX_THICKNESS`` of the image across)
+    running from frame to frame and, at the frame's sides, reaching past all other ink. Only the line's
+    own thin pixels go: where a stroke crosses it, the ink runs on above and below the line, and that
+    column of ink is kept.
+    """
+    horizontal = line_bands(mask)
+    rest = mask.copy()
+    for band in horizontal:
+        rest &= ~band
+    # subtle: vertical lines are looked for without the horizontal ones, so where two paper lines
+    # cross, the crossing is thin across the vertical line and goes with it.
+    vertical = [band.T for band in line_bands(rest.T)]
+    if not horizontal and not vertical:
+        return mask
+    for band in vertical:
+        rest &= ~band
+    # The other ink the lines must reach past: pieces tall enough to be part of a digit, not a speck,
+    # a crumb of a line where a stroke crossed it, or a short line leaving the frame at a corner.
+    labels, count = segmentation.label_components(rest)
+    others, _ = segmentation.component_boxes(labels, count)
+    if len(others):
+        tall = others[:, 3] - others[:, 1]
+        others = others[tall >= LINE_OTHER_HEIGHT * tall.max()]
+    lines = np.zeros(mask.shape, dtype=bool)
+    for band, low, high, axis in [(band, others[:, 0], others[:, 2], 0) for band in horizontal] + [
+        (band, others[:, 1], others[:, 3], 1) for band in vertical
+    ]:
+        covered = np.flatnonzero(band.any(axis=axis))
+        length = mask.shape[1 - axis]
+        overhang, edge = LINE_OVERHANG * length, LINE_EDGE * length
+        if len(low) == 0:
+            lines |= band
+            continue
+        # An end of the line at the frame's side must lie past the other ink; an end where the line
+        # leaves through the top or bottom of the frame (a turned page's corner) need not.
+        first_end = covered[0] <= low.min() - overhang or covered[0] > edge
+        last_end = covered[-1] >= high.max() - 1 + overhang or covered[-1] < length - 1 - edge
+        if first_end and last_end:
+            lines |= band
+    return mask & ~lines
+
+
+def line_bands(mask):
+    """The pixels of each nearly horizontal paper line of a mask, one boolean image per line."""
+    height, width = mask.shape
+    edge = max(1, int(LINE_EDGE * width))
+    # A paper line leaves the frame on the left or the right; most images have no ink there at all.
+    if width < LINE_MIN_PIXELS or not (mask[:, :edge].any() or mask[:, -edge:].any()):
+        return []
+    runs = vertical_runs(mask)
+    thin = mask & (runs <= max(2.0, LINE_MAX_THICKNESS * height))
+    rows, columns = np.nonzero(thin)
+    threshold = LINE_MIN_SPAN * LINE_MIN_LENGTH * width
+    # Paper lines are a small part of a page; thin ink all over is noise or a texture.
+    if len(rows) < threshold or len(rows) > LINE_MAX_INK * height * width:
+        return []
+    slopes = np.arange(-LINE_MAX_SLOPE, LINE_MAX_SLOPE + 1e-9, LINE_BIN / width)
+    # subtle: offsets are counted from the lowest any slope gives, so that each is a valid bin index.
+    offsets = np.floor((rows[None, :] - slopes[:, None] * columns[None, :]) / LINE_BIN).astype(np.int64)
+    offsets -= offsets.min()
+    bins = int(offsets.max()) + 2
+    bands, taken = [], np.zeros(len(rows), dtype=bool)
+    # Each round finds the strongest lines left; the ridge a long line leaves across neighbouring
+    # slopes can hide a short one (a line leaving the frame at a corner) until the long one is taken.
+    for _ in range(LINE_ROUNDS):
+        found = len(bands)
+        for slope_index, offset in hough_peaks(offsets[:, ~taken], bins, threshold):
+            near = ~taken & ((offsets[slope_index] == offset) | (offsets[slope_index] == offset + 1))
+            if np.count_nonzero(near) < threshold:
+                continue
+            band = fitted_band(mask, runs, rows, columns, near)
+            if band is not None:
+                taken |= band[rows, columns]
+                bands.append(band)
+        if len(bands) == found:
+            break
+    return bands
+
+
+def hough_peaks(offsets, bins, threshold):
+    """The (slope, band) pairs holding the most pixels, strongest first: a coarse Hough transform.
+
+    ``offsets`` holds, per slope, each thin pixel's band of ``LINE_BIN`` rows along lines of that
+    slope. A band and the next together hold a line that straddles them. Peaks hold at least
+    ``threshold`` pixels and are the largest counts of their neighbourhood (a line also counts, less,
+    at the slopes and bands beside its own); at most ``LINE_MAX_COUNT`` are returned.
+    """
+    counts = np.zeros((len(offsets), bins), dtype=np.int64)
+    for index, row in enumerate(offsets):
+        counts[index] = np.bincount(row, minlength=bins)
+    pairs = counts[:, :-1] + counts[:, 1:]
+    size = 2 * LINE_PEAK_RADIUS + 1
+    padded = np.pad(pairs, LINE_PEAK_RADIUS)
+    neighbourhood = np.lib.stride_tricks.sliding_window_view(padded, (size, size)).max(axis=(2, 3))
+    peaks = np.flatnonzero((pairs >= threshold) & (pairs == neighbourhood))
+    peaks = peaks[np.argsort(pairs.ravel()[peaks])[::-1][:LINE_MAX_COUNT]]
+    return list(zip(*np.unravel_index(peaks, pairs.shape)))
+
+
+def fitted_band(mask, runs, rows, columns, near):
+    """The thin pixels along the straight line through the ``near`` ones of ``rows``, ``columns``, or None.
+
+    The line is fitted by least squares to the near pixels, then again to all the thin pixels close
+    to that fit (``LINE_FITS`` times), so that a digit's thin stroke beside it does not tilt it and
+    the whole line is found; its thickness is the median vertical run of its pixels. It must run from
+    frame to frame (within ``LINE_EDGE``), at least ``LINE_MIN_LENGTH`` of the width, and have ink on
+    ``LINE_MIN_SPAN`` of its columns (digits it crosses interrupt it), or it is no paper line.
+    """
+    height, width = mask.shape
+    thickness = float(np.median(runs[rows[near], columns[near]]))
+    close = near
+    for _ in range(LINE_FITS):
+        if np.count_nonzero(close) < 2 or np.ptp(columns[close]) == 0:
+            return None
+        slope, intercept = np.polyfit(columns[close], rows[close], 1)
+        close = np.abs(rows - (slope * columns + intercept)) <= thickness + 1
+    if abs(slope) > LINE_MAX_SLOPE:
+        return None
+    centre = slope * np.arange(width) + intercept
+    in_frame = np.flatnonzero((centre >= 0) & (centre < height))
+    if len(in_frame) < LINE_MIN_LENGTH * width:
+        return None
+    # Only the rows the line passes through are looked at.
+    reach = thickness / 2 + 1
+    top = max(0, int(centre[in_frame].min() - reach))
+    bottom = min(height, int(centre[in_frame].max() + reach) + 2)
+    window = (
+        mask[top:bottom]
+        & (np.abs(np.arange(top, bottom)[:, None] - centre) <= reach)
+        & (runs[top:bottom] <= thickness + LINE_RUN_SLACK)
+    )
+    covered = np.flatnonzero(window.any(axis=0))
+    edge = LINE_EDGE * width
+    if (
+        len(covered) < LINE_MIN_SPAN * len(in_frame)
+        or covered[0] > in_frame[0] + edge
+        or covered[-1] < in_frame[-1] - edge
+    ):
+        return None
+    # A paper line lies on blank paper: along most of it, just above and just below is no ink (a
+    # stripe of a texture or of noise has ink all around).
+    probe = reach + thickness + LINE_RUN_SLACK
+    above = np.round(centre[covered] - probe).astype(np.int64)
+    below = np.round(centre[covered] + probe).astype(np.int64)
+    blank_above = (above < 0) | ~mask[np.clip(above, 0, height - 1), covered]
+    blank_below = (below >= height) | ~mask[np.clip(below, 0, height - 1), covered]
+    if np.mean(blank_above & blank_below) < LINE_CLEAR:
+        return None
+    band = np.zeros(mask.shape, dtype=bool)
+    band[top:bottom] = window
+    return band
+
+
+def vertical_runs(mask):
+    """For every pixel of a mask, the length of the vertical run of True pixels it belongs to (0 off the mask)."""
+    height, width = mask.shape
+    framed = np.zeros((width, height + 2), dtype=bool)
+    framed[:, 1:-1] = mask.T
+    line = framed.ravel()
+    changes = np.flatnonzero(line[1:] != line[:-1]) + 1
+    starts, ends = changes[0::2], changes[1::2]
+    lengths = np.zeros(line.size + 1, dtype=np.int64)
+    np.add.at(lengths, starts, ends - starts)
+    np.add.at(lengths, ends, starts - ends)
+    per_pixel = np.cumsum(lengths)[: line.size].reshape(width, height + 2)[:, 1:-1]
+    return np.where(mask, per_pixel.T, 0)
+
+
+def without_stray_marks(pieces):
+    """The pieces without stray marks: marks much smaller than the digits and far from all of them.
+
+    A mark is smaller than ``STRAY_HEIGHT`` of the tallest piece and at least ``STRAY_GAP`` of its
+    height away from every piece that is not. A mark stacked above or below a digit was merged into
+    it by ``segmentation``; it is cut off first, at a gap of blank rows that long. Marks are told
+    from digits only among strokes: next to a solid shape (a photo of objects), nothing is dropped.
+    """
+    cut = [part for piece in pieces for part in without_far_rows(piece)]
+    tallest = max((piece.box.height for piece in cut), default=0)
+    digits = [piece for piece in cut if piece.box.height >= STRAY_HEIGHT * tallest]
+    if any(is_solid(piece) for piece in digits):
+        return pieces
+    if len(cut) < 2:
+        return cut
+    return [
+        piece
+        for piece in cut
+        if piece.box.height >= STRAY_HEIGHT * tallest
+        or min(box_distance(piece.box, digit.box) for digit in digits) < STRAY_GAP * tallest
+    ]
+
+
+def without_far_rows(piece):
+    """The piece, or its tallest part alone when a much smaller part lies far above or below it."""
+    box = piece.box
+    inked = np.flatnonzero(piece.members[box.top : box.bottom, box.left : box.right].any(axis=1))
+    gaps = np.diff(inked) - 1
+    if len(gaps) == 0 or gaps.max() == 0:
+        return [piece]
+    cut = int(np.argmax(gaps))
+    upper, lower = (inked[0], inked[cut] + 1), (inked[cut + 1], inked[-1] + 1)
+    heights = (upper[1] - upper[0], lower[1] - lower[0])
+    if gaps[cut] < STRAY_GAP * max(heights) or min(heights) >= STRAY_HEIGHT * max(heights):
+        return [piece]
+    start, end = upper if heights[0] >= heights[1] else lower
+    members = np.zeros(piece.members.shape, dtype=bool)
+    rows = slice(box.top + start, box.top + end)
+    members[rows] = piece.members[rows]
+    return [segmentation.Piece(bounding_box(members), members)]
+
+
+def is_solid(piece):
+    """True when the piece's ink fills more than ``SOLID_FILL`` of its box: a shape, not pen strokes."""
+    box = piece.box
+    return (
+        np.count_nonzero(piece.members[box.top : box.bottom, box.left : box.right])
+        > SOLID_FILL * box.width * box.height
+    )
+
+
+def box_distance(first, second):
+    """The distance in pixels between two boxes (0 when they touch or overlap)."""
+    across = max(0, first.left - second.right, second.left - first.right)
+    down = max(0, first.top - second.bottom, second.top - first.bottom)
+    return math.hypot(across, down)

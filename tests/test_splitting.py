@@ -1,0 +1,265 @@
+"""Touching digits, paper lines and stray marks on small synthetic masks, and a property test that
+splitting never loses or invents ink."""
+
+import hypothesis
+import hypothesis.extra.numpy
+import hypothesis.strategies
+import numpy as np
+
+from number_recognition.reading import normalize
+from number_recognition.reading import segmentation
+from number_recognition.reading import splitting
+
+
+class RingReader:
+    """A stand-in model: sure of a 0 when the input's ink is a ring of a 0's proportions, unsure otherwise."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, images):
+        self.calls += 1
+        rows = []
+        for image in images:
+            ink_rows, ink_columns = np.nonzero(image > 0.5)
+            if len(ink_rows) == 0:
+                rows.append(np.full(10, 0.1))
+                continue
+            aspect = (np.ptp(ink_columns) + 1) / (np.ptp(ink_rows) + 1)
+            hollow = image[14, 14] < 0.5
+            sure = 0.5 <= aspect <= 1.0 and hollow
+            rows.append([0.9] + [0.1 / 9] * 9 if sure else [0.2, 0.15] + [0.65 / 8] * 8)
+        return np.array(rows, dtype=np.float32)
+
+
+def ring(mask, centre_column):
+    """Draw a ring 40 rows tall and 26 columns wide, 4 pixels thick, centred at ``centre_column``."""
+    rows, columns = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+    distance = ((rows - 24) / 20) ** 2 + ((columns - centre_column) / 13) ** 2
+    mask |= (distance <= 1.0) & (distance >= 0.62)
+
+
+def two_touching_zeros():
+    mask = np.zeros((48, 70), bool)
+    ring(mask, 20)
+    ring(mask, 45)  # the rings share a column or two at mid-height
+    return mask
+
+
+def piece_of(mask):
+    return segmentation.Piece(splitting.bounding_box(mask), mask)
+
+
+def strokes_of(mask):
+    return mask.astype(np.float32)
+
+
+def inputs_of(mask, pieces):
+    return [normalize.normalize_digit(strokes_of(mask), piece.box, piece.members) for piece in pieces]
+
+
+def test_two_touching_zeros_are_one_piece_split_into_two():
+    mask = two_touching_zeros()
+    (piece,) = segmentation.find_digits(mask, 70)
+    pieces, inputs = splitting.split_touching(strokes_of(mask), [piece], inputs_of(mask, [piece]), RingReader())
+    assert len(pieces) == len(inputs) == 2
+    assert pieces[0].box.right <= pieces[1].box.left + 3
+    np.testing.assert_array_equal(pieces[0].members | pieces[1].members, mask)
+    assert not (pieces[0].members & pieces[1].members).any()
+
+
+def test_every_candidate_part_is_read_in_one_batch():
+    mask = two_touching_zeros()
+    reader = RingReader()
+    splitting.split_touching(strokes_of(mask), [piece_of(mask)], inputs_of(mask, [piece_of(mask)]), reader)
+    # One call for the pieces as they are, one for every part of every cut.
+    assert reader.calls == 2
+
+
+def test_a_piece_read_surely_as_one_digit_is_never_cut():
+    # A wide 0, 1.5 times as wide as tall: wide enough to be tried.
+    rows, columns = np.mgrid[0:48, 0:80]
+    distance = ((rows - 24) / 20) ** 2 + ((columns - 40) / 30) ** 2
+    wide = (distance <= 1.0) & (distance >= 0.7)
+    piece = piece_of(wide)
+    assert splitting.is_handwriting(piece)
+
+    class SureReader:
+        """Sure of a 0 whatever it is shown, the whole or any part of it."""
+
+        calls = 0
+
+        def predict(self, images):
+            self.calls += 1
+            return np.tile(np.array([[0.95] + [0.05 / 9] * 9], np.float32), (len(images), 1))
+
+    reader, image = SureReader(), np.zeros((28, 28), np.float32)
+    pieces, inputs = splitting.split_touching(strokes_of(wide), [piece], [image], reader)
+    assert pieces == [piece] and inputs[0] is image
+    # The whole was read, and no cut was even tried.
+    assert reader.calls == 1
+
+
+def test_a_narrow_piece_or_a_solid_one_is_not_tried():
+    narrow = np.zeros((40, 20), bool)
+    narrow[:, 8:12] = True
+    solid = np.zeros((40, 80), bool)
+    solid[5:35, 5:75] = True
+    assert not splitting.is_handwriting(piece_of(narrow))
+    assert not splitting.is_handwriting(piece_of(solid))
+    assert splitting.is_handwriting(piece_of(two_touching_zeros()))
+
+
+def test_cut_paths_slip_between_overlapping_strokes():
+    # Two strokes leaning right, the second starting under the first's top: no straight column separates them.
+    mask = np.zeros((40, 40), bool)
+    for row in range(40):
+        mask[row, 4 + row // 2 : 8 + row // 2] = True
+        mask[row, 14 + row // 2 : 18 + row // 2] = True
+    mask[0, 8:14] = True  # the first one's top runs into the second
+    boundaries, crossings = splitting.cut_boundaries(mask)
+    inner = boundaries[1:-1]
+    assert any(((cut > 7 + np.arange(40) // 2) & (cut <= 14 + np.arange(40) // 2))[1:].all() for cut in inner)
+    # Such a cut crosses only where they join, a pixel, less than a stroke width.
+    assert min(crossings[1:-1]) < 1.0
+
+
+@hypothesis.settings(deadline=None, max_examples=60)
+@hypothesis.given(
+    mask=hypothesis.extra.numpy.arrays(
+        bool, hypothesis.strategies.tuples(hypothesis.strategies.integers(8, 30), hypothesis.strategies.integers(8, 60))
+    ),
+    seed=hypothesis.strategies.integers(0, 2**16),
+)
+def test_splitting_never_loses_or_invents_ink(mask, seed):
+    hypothesis.assume(mask.any())
+    # A margin of paper around the ink, as around a number on a page.
+    mask = np.pad(mask, 2)
+    rng = np.random.default_rng(seed)
+
+    class RandomReader:
+        def predict(self, images):
+            return rng.dirichlet(np.full(10, 0.3), size=len(images)).astype(np.float32)
+
+    piece = piece_of(mask)
+    cuts = splitting.Cuts(strokes_of(mask), piece)
+    # Neighbouring parts between consecutive boundaries partition the piece's ink exactly...
+    total = sum(cuts.mask((index, index + 1)).astype(int) for index in range(len(cuts.boundaries) - 1))
+    np.testing.assert_array_equal(total, cuts.members.astype(int))
+    # ... and so do the pieces the splitter returns, whatever the model says.
+    pieces, inputs = splitting.split_touching(
+        strokes_of(mask), [piece], [np.zeros((28, 28), np.float32)], RandomReader()
+    )
+    assert len(pieces) == len(inputs)
+    np.testing.assert_array_equal(sum(part.members.astype(int) for part in pieces), mask.astype(int))
+
+
+def number_on_ruled_paper(line_rows=(30, 60, 90), crossing=True):
+    """Three upright strokes (digits 1) 40 rows tall on a page 300 wide with thin paper lines."""
+    mask = np.zeros((120, 300), bool)
+    for column in (90, 150, 210):
+        mask[40:80, column : column + 6] = True
+    for row in line_rows:
+        mask[row : row + 2, :] = True
+    if not crossing:
+        mask[60:62, :] = False
+    return mask
+
+
+def test_a_ruled_line_across_a_number_is_removed_but_not_the_strokes_it_crosses():
+    mask = number_on_ruled_paper()
+    cleaned = splitting.without_ruled_lines(mask)
+    assert not cleaned[30:32].any() and not cleaned[90:92].any()
+    assert not cleaned[60:62, :80].any()
+    # Where a stroke crosses the line, its ink goes on.
+    assert cleaned[40:80, 90:96].all() and cleaned[40:80, 210:216].all()
+    assert len(segmentation.find_digits(mask, 300)) == 1
+    assert len(segmentation.find_digits(cleaned, 300)) == 3
+
+
+def test_squared_paper_on_a_turned_page():
+    mask = np.zeros((120, 300), bool)
+    for column in (90, 150, 210):
+        mask[40:80, column : column + 6] = True
+    columns = np.arange(300)
+    for start in (10, 40, 70, 100):  # lines falling 8 rows across the page
+        rows = (start + 0.027 * columns).astype(int)
+        mask[rows[rows < 119], columns[rows < 119]] = True
+        mask[rows[rows < 119] + 1, columns[rows < 119]] = True
+    for column in (40, 120, 260):
+        mask[:, column : column + 2] = True
+    assert len(segmentation.find_digits(mask, 300)) == 1
+    assert len(segmentation.find_digits(splitting.without_ruled_lines(mask), 300)) == 3
+
+
+def test_a_digit_bar_across_the_whole_canvas_is_no_paper_line():
+    # A 7 filling its canvas: its bar runs edge to edge, and so does the digit.
+    mask = np.zeros((100, 100), bool)
+    mask[2:5, :] = True
+    for row in range(5, 98):
+        column = 97 - (row - 5) * 60 // 93
+        mask[row, column : column + 3] = True
+    np.testing.assert_array_equal(splitting.without_ruled_lines(mask), mask)
+
+
+def test_a_texture_of_thin_stripes_is_left_alone():
+    mask = np.zeros((120, 300), bool)
+    mask[::4] = True  # stripes with no blank paper around them
+    np.testing.assert_array_equal(splitting.without_ruled_lines(mask), mask)
+
+
+def digit_strokes(mask, left, top=60, height=60, width=36):
+    """A 0-like box of strokes 4 pixels thick."""
+    mask[top : top + height, left : left + 4] = True
+    mask[top : top + height, left + width - 4 : left + width] = True
+    mask[top : top + 4, left : left + width] = True
+    mask[top + height - 4 : top + height, left : left + width] = True
+
+
+def test_a_dot_far_above_a_digit_does_not_change_its_crop():
+    mask = np.zeros((200, 200), bool)
+    digit_strokes(mask, 80)
+    mask[2:10, 95:103] = True  # a dot 50 rows above, over the digit's middle
+    (piece,) = segmentation.find_digits(mask, 200)
+    assert piece.box.top == 2  # segmentation merges what is stacked
+    (kept,) = splitting.without_stray_marks([piece])
+    assert kept.box == segmentation.Box(80, 60, 116, 120)
+    assert not kept.members[:20].any()
+
+
+def test_a_mark_far_beside_a_number_is_dropped_but_a_close_small_piece_is_kept():
+    mask = np.zeros((200, 400), bool)
+    digit_strokes(mask, 40)
+    digit_strokes(mask, 90)
+    mask[85:89, 330:360] = True  # a dash 3.5 digit heights to the right
+    mask[100:104, 135:150] = True  # a small piece right next to the second digit
+    pieces = segmentation.find_digits(mask, 400)
+    kept = splitting.without_stray_marks(pieces)
+    assert [piece.box.left for piece in kept] == [piece.box.left for piece in pieces if piece.box.left < 300]
+
+
+def test_nothing_is_dropped_beside_a_solid_shape():
+    mask = np.zeros((200, 400), bool)
+    mask[60:120, 40:70] = True  # a solid rectangle, not pen strokes
+    mask[85:89, 330:360] = True
+    pieces = segmentation.find_digits(mask, 400)
+    assert splitting.without_stray_marks(pieces) == pieces
+
+
+@hypothesis.settings(deadline=None, max_examples=60)
+@hypothesis.given(
+    mask=hypothesis.extra.numpy.arrays(
+        bool,
+        hypothesis.strategies.tuples(hypothesis.strategies.integers(1, 90), hypothesis.strategies.integers(1, 160)),
+        elements=hypothesis.strategies.sampled_from([False, False, False, True]),
+    ),
+    lines=hypothesis.strategies.lists(hypothesis.strategies.integers(0, 89), max_size=4),
+)
+def test_line_and_mark_removal_only_ever_take_ink_away(mask, lines):
+    for row in lines:
+        mask[min(row, mask.shape[0] - 1)] = True
+    cleaned = splitting.without_ruled_lines(mask)
+    assert cleaned.shape == mask.shape and not (cleaned & ~mask).any()
+    pieces = segmentation.find_digits(cleaned, max(mask.shape))
+    for piece in splitting.without_stray_marks(pieces):
+        assert not (piece.members & ~cleaned).any()
