@@ -1,10 +1,13 @@
 """The shortcuts that make reading a folder fast give exactly what the plain ways of computing the same thing give."""
 
 import numpy as np
+import PIL.Image
+import PIL.ImageDraw
 
 from number_recognition.reading import decode
 from number_recognition.reading import ink
 from number_recognition.reading import normalize
+from number_recognition.reading import recognition
 from number_recognition.reading import segmentation
 
 
@@ -70,3 +73,94 @@ def test_8_bit_levels_are_scaled_as_every_unsigned_type_is():
     expected = (levels.astype(np.float64) / 255).astype(np.float32)
     grey = decode.array_to_grey(levels)
     assert grey.dtype == np.float32 and np.array_equal(grey, expected)
+
+
+def test_grouping_a_mask_is_grouping_its_labelled_components():
+    # group_digits skips the label image of a mask in one piece, and finds each group's pixels by a
+    # lookup table: both must give what grouping the labelled components gives, np.isin included.
+    rng = np.random.default_rng(4)
+    one_piece = 0
+    for _ in range(400):
+        height, width = (int(size) for size in rng.integers(1, 40, 2))
+        mask = rng.random((height, width)) < rng.uniform(0.02, 0.6)
+        labels, count = segmentation.label_components(segmentation.bridge_thin_gaps(mask))
+        one_piece += count == 1
+        labelled = np.where(mask, labels, 0)
+        for single in (False, True):
+            pieces = segmentation.group_digits(mask, single=single)
+            expected = segmentation._grouped_components(labelled, count, single) if count else []
+            assert [piece.box for piece in pieces] == [piece.box for piece in expected]
+            for piece, other in zip(pieces, expected):
+                assert piece.members.dtype == bool and np.array_equal(piece.members, other.members)
+                assert np.array_equal(piece.members, np.isin(labelled, np.unique(labelled[piece.members])))
+    assert one_piece > 50
+
+
+class ProjectionModel:
+    """A stand-in model whose readings depend on every pixel, each image read on its own: a batch changes nothing."""
+
+    path = "projection"
+
+    def __init__(self):
+        self.weights = np.random.default_rng(0).standard_normal((28 * 28, 10)).astype(np.float32) / 2
+        self.images_read = 0
+
+    def predict(self, images):
+        images = np.asarray(images, dtype=np.float32)
+        self.images_read += len(images)
+        logits = np.array([image.ravel() @ self.weights for image in images]).reshape(-1, 10)
+        exponentials = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (exponentials / exponentials.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def drawn_numbers(count, seed=0):
+    """Lines of 1 to 4 strokes (rings, bars, hooks), some touching or overlapping their neighbour."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        picture = PIL.Image.new("L", (200, 64), 255)
+        draw = PIL.ImageDraw.Draw(picture)
+        left = 8
+        for _ in range(int(rng.integers(1, 5))):
+            width, top, kind = int(rng.integers(14, 34)), int(rng.integers(4, 12)), rng.integers(3)
+            if kind == 0:
+                draw.ellipse((left, top, left + width, top + 44), outline=0, width=4)
+            elif kind == 1:
+                draw.line((left + width // 2, top, left + width // 2, top + 44), fill=0, width=4)
+            else:
+                draw.line((left, top, left, top + 28, left + width, top + 28), fill=0, width=4)
+                draw.line((left + width, top, left + width, top + 44), fill=0, width=4)
+            left += width + int(rng.integers(-4, 10))
+        yield np.asarray(picture)
+
+
+def test_a_batch_is_read_as_its_images_are_one_by_one():
+    # Reading a batch asks the model about all its pieces at once and remembers the answers; the
+    # joins, cuts and probabilities must be those of preparing and predicting each image alone.
+    images = list(drawn_numbers(40))
+    model = ProjectionModel()
+    readings = list(recognition.recognize_many(images, model))
+    read_in_batch, model.images_read = model.images_read, 0
+    changed = 0
+    for image, reading in zip(images, readings):
+        inputs, boxes = recognition.prepare(image, predictor=model)
+        expected = model.predict(inputs)
+        assert [digit.box for digit in reading.digits] == boxes
+        assert np.array_equal(reading.inputs, inputs)
+        assert np.array_equal(np.reshape([digit.probabilities for digit in reading.digits], (-1, 10)), expected)
+        changed += len(inputs) != len(recognition.find_pieces(image).inputs)
+    # Some pieces were joined or cut, which the model was asked about; the batch read fewer inputs.
+    assert changed >= 3
+    assert read_in_batch < model.images_read
+
+
+def test_remembered_readings_are_the_models():
+    model = ProjectionModel()
+    remembering = recognition._RememberingPredictor(model)
+    images = np.random.default_rng(5).random((6, 28, 28)).astype(np.float32)
+    first = remembering.predict(images[:4])
+    again = remembering.predict(np.concatenate([images[2:], images[:1], images[2:3]]))
+    assert np.array_equal(first, model.predict(images[:4]))
+    assert np.array_equal(again, model.predict(np.concatenate([images[2:], images[:1], images[2:3]])))
+    # Each distinct image was read once by the model (and twice more here, for the expected values).
+    assert model.images_read == 6 + 4 + 6
+    assert remembering.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)

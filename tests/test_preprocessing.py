@@ -151,7 +151,7 @@ def test_otsu_separates_two_modes():
 def test_polarity_and_ground_level():
     dark_on_light = np.full((50, 50), 0.9, np.float32)
     dark_on_light[20:30, 20:23] = 0.1
-    assert ink.ground_level(dark_on_light) == pytest.approx(0.9)
+    assert ink.ground_level(ink.border(dark_on_light)) == pytest.approx(0.9)
     assert ink.ink_is_dark(dark_on_light, 0.9)
     assert not ink.ink_is_dark(1.0 - dark_on_light, 0.1)
 

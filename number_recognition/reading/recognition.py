@@ -40,6 +40,9 @@ POOL_MIN_SOURCES = 64
 # Sources handed to a pool process at a time, their inputs predicted in one call: enough to make
 # passing them between processes cheap (a folder of MNIST digits took 8-10% less CPU than with 16).
 SOURCES_PER_TASK = 32
+# Images whose pieces are found wait for the model's first reading of them together, holding at most
+# this many bytes of ink and piece masks: a few working-size photos, or hundreds of small digits.
+MAX_HELD_BYTES = 16 * 2**20
 # Tasks queued or running per pool process: enough to keep the pool busy while this process gives out
 # readings, and a bound on how many readings wait in memory.
 TASKS_PER_WORKER = 8
@@ -184,11 +187,55 @@ def to_grey(source):
 def prepare(source, single=False, predictor=None):
     """Preprocess a source into ``(inputs, boxes)``: one 28x28 input and one box (input pixels) per digit.
 
-    With a ``predictor``, neighbouring pieces that it reads much more surely as one digit are joined.
+    With a ``predictor``, neighbouring pieces that it reads much more surely as one digit are joined,
+    and a piece holding touching digits is cut into them.
     """
+    return find_pieces(source, single).prepared(single, predictor)
+
+
+@dataclasses.dataclass
+class FoundPieces:
+    """The pieces of ink found in an image and their inputs, before the model is asked to join or cut any."""
+
+    strokes: np.ndarray
+    pieces: list
+    inputs: list
+    # Where the region the ink was found in lies in the input image, and how much it was shrunk.
+    origin: tuple
+    scale: float
+    shape: tuple
+
+    @property
+    def nbytes(self):
+        """The memory held: the ink image and a mask the size of it per piece."""
+        return self.strokes.nbytes + sum(piece.members.nbytes for piece in self.pieces)
+
+    def prepared(self, single=False, predictor=None):
+        """``prepare``'s ``(inputs, boxes)``: pieces joined and cut as the ``predictor`` reads them, if one is given."""
+        pieces, inputs = self.pieces, self.inputs
+        if predictor is not None and len(pieces) > 1:
+            pieces, inputs = _join_split_digits(self.strokes, pieces, inputs, predictor)
+        if predictor is not None and not single:
+            pieces, inputs = splitting.split_touching(self.strokes, pieces, inputs, predictor)
+        size = config.IMAGE_SIZE
+        boxes = [self.input_box(piece.box) for piece in pieces]
+        return np.array(inputs, dtype=np.float32).reshape(-1, size, size), boxes
+
+    def input_box(self, box):
+        """A box of the region, in the input image's pixels."""
+        (left, top), scale, (height, width) = self.origin, self.scale, self.shape
+        return segmentation.Box(
+            min(width, left + round(box.left / scale)),
+            min(height, top + round(box.top / scale)),
+            min(width, left + round(box.right / scale)),
+            min(height, top + round(box.bottom / scale)),
+        )
+
+
+def find_pieces(source, single=False):
+    """The ``FoundPieces`` of a source: ink found, pieces grouped into digits, each normalised to a 28x28 input."""
     grey = to_grey(source)
-    original_height, original_width = grey.shape
-    region, (region_left, region_top), scale = ink.focus_on_ink(grey)
+    region, origin, scale = ink.focus_on_ink(grey)
     strokes, mask = ink.extract_ink(ink.denoise(region))
     # Sizes are judged against the whole image, not the region the ink was found in.
     image_side = min(ink.WORKING_SIZE, scale * max(grey.shape))
@@ -196,21 +243,7 @@ def prepare(source, single=False, predictor=None):
     if not single:
         pieces = splitting.without_stray_marks(pieces)
     inputs = [normalize.normalize_digit(strokes, piece.box, piece.members) for piece in pieces]
-    if predictor is not None and len(pieces) > 1:
-        pieces, inputs = _join_split_digits(strokes, pieces, inputs, predictor)
-    if predictor is not None and not single:
-        pieces, inputs = splitting.split_touching(strokes, pieces, inputs, predictor)
-
-    def to_input_pixels(box):
-        return segmentation.Box(
-            min(original_width, region_left + round(box.left / scale)),
-            min(original_height, region_top + round(box.top / scale)),
-            min(original_width, region_left + round(box.right / scale)),
-            min(original_height, region_top + round(box.bottom / scale)),
-        )
-
-    size = config.IMAGE_SIZE
-    return np.array(inputs, dtype=np.float32).reshape(-1, size, size), [to_input_pixels(piece.box) for piece in pieces]
+    return FoundPieces(strokes, pieces, inputs, origin, scale, grey.shape)
 
 
 def _join_split_digits(strokes, pieces, inputs, predictor):
@@ -242,9 +275,10 @@ def _join_split_digits(strokes, pieces, inputs, predictor):
 
 @dataclasses.dataclass
 class _Pending:
-    """An image prepared and waiting for its batch to be predicted."""
+    """An image on its way to its reading: its pieces found, then its inputs prepared, then predicted in a batch."""
 
     path: str
+    found: FoundPieces = None
     inputs: np.ndarray = None
     boxes: list = None
     error: str = None
@@ -254,18 +288,65 @@ def _source_name(source):
     return os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
 
 
-def _prepare_or_error(source, single, predictor):
-    """Prepare one source; any failure becomes that source's error message instead of an exception."""
-    name = _source_name(source)
+@contextlib.contextmanager
+def _failure_kept(entry):
+    """Make whatever reading the image of ``entry`` raises its error message instead of an exception."""
     try:
-        inputs, boxes = prepare(source, single=single, predictor=predictor)
-        return _Pending(name, inputs, boxes)
+        yield
     except decode.ImageError as error:
-        return _Pending(name, error=str(error))
+        entry.error = str(error)
     except MemoryError:
-        return _Pending(name, error="reading the image ran out of memory")
+        entry.error = "reading the image ran out of memory"
     except Exception as error:  # One strange image must not end a run over a whole folder.
-        return _Pending(name, error=f"the image could not be read ({type(error).__name__}: {error})")
+        entry.error = f"the image could not be read ({type(error).__name__}: {error})"
+
+
+def _find_or_error(source, single):
+    """Find the pieces of one source; a failure becomes that source's error."""
+    entry = _Pending(_source_name(source))
+    with _failure_kept(entry):
+        entry.found = find_pieces(source, single)
+    return entry
+
+
+class _RememberingPredictor:
+    """A predictor that reads each distinct input once and answers again from memory.
+
+    Preparing an image asks the model about its pieces (to join or cut them) before its batch is
+    predicted. Reading the first inputs of a whole batch in one call answers those questions, and the
+    batch's final prediction, without a call per image: a call costs far more per image on one image
+    than on many (the MLP reads its 5 MB of weights at every call).
+    """
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+        self.path = predictor.path
+        self.readings = {}
+
+    def predict(self, images):
+        images = np.asarray(images, dtype=np.float32)
+        keys = [image.tobytes() for image in images]
+        # Each new input once, even when it comes twice (the same file twice in a folder).
+        new = {key: index for index, key in enumerate(keys) if key not in self.readings}
+        if new:
+            self.readings.update(zip(new, self.predictor.predict(images[list(new.values())])))
+        if not keys:
+            return np.zeros((0, config.NUM_CLASSES), np.float32)
+        return np.stack([self.readings[key] for key in keys])
+
+
+def _read_found(pending, single, predictor):
+    """The readings, in order, of images whose pieces were found: the model reads all their pieces in one call."""
+    found = [entry for entry in pending if entry.error is None]
+    remembering = _RememberingPredictor(predictor)
+    size = config.IMAGE_SIZE
+    if found:
+        remembering.predict(np.concatenate([np.reshape(entry.found.inputs, (-1, size, size)) for entry in found]))
+    for entry in found:
+        with _failure_kept(entry):
+            entry.inputs, entry.boxes = entry.found.prepared(single, remembering)
+        entry.found = None
+    return _predict_pending(pending, remembering)
 
 
 def _predict_pending(pending, predictor):
@@ -327,8 +408,8 @@ def _read_in_worker(sources):
 
 
 def _read_together(sources, single, predictor):
-    """The readings of a few sources, their inputs predicted in one call."""
-    return list(_predict_pending([_prepare_or_error(source, single, predictor) for source in sources], predictor))
+    """The readings of a few sources, read as one batch."""
+    return list(_read_in_batches(sources, single, predictor, config.PREDICT_BATCH_SIZE))
 
 
 def _read_in_pool(sources, single, predictor, workers):
@@ -373,19 +454,22 @@ def _read_in_pool(sources, single, predictor, workers):
 
 
 def _read_in_batches(sources, single, predictor, batch_size):
-    """Yield the reading of each source, in order, prepared here one by one and predicted in batches.
+    """Yield the reading of each source, in order: pieces found here one by one, then read by the model in batches.
 
-    A batch is given out when it holds ``batch_size`` digits or has waited ``MAX_WAIT_SECONDS``.
+    A batch is read when it holds ``batch_size`` digits or ``MAX_HELD_BYTES`` of found pieces, or
+    has waited ``MAX_WAIT_SECONDS``.
     """
-    pending, queued, started = [], 0, time.monotonic()
+    pending, digits, held, started = [], 0, 0, time.monotonic()
     for source in sources:
-        entry = _prepare_or_error(source, single, predictor)
+        entry = _find_or_error(source, single)
         pending.append(entry)
-        queued += 0 if entry.inputs is None else len(entry.inputs)
-        if queued >= batch_size or time.monotonic() - started >= MAX_WAIT_SECONDS:
-            yield from _predict_pending(pending, predictor)
-            pending, queued, started = [], 0, time.monotonic()
-    yield from _predict_pending(pending, predictor)
+        if entry.found is not None:
+            digits += len(entry.found.inputs)
+            held += entry.found.nbytes
+        if digits >= batch_size or held >= MAX_HELD_BYTES or time.monotonic() - started >= MAX_WAIT_SECONDS:
+            yield from _read_found(pending, single, predictor)
+            pending, digits, held, started = [], 0, 0, time.monotonic()
+    yield from _read_found(pending, single, predictor)
 
 
 def recognize_many(sources, predictor, single=False, batch_size=config.PREDICT_BATCH_SIZE):

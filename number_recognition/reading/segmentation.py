@@ -6,6 +6,7 @@ are dropped. Connected components are found on runs of ink along rows (a run-len
 vectorised with NumPy), which is fast for the few thousand runs a page of handwriting has.
 """
 
+import functools
 import typing
 
 import numpy as np
@@ -123,10 +124,26 @@ def label_components(mask):
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise ValueError(f"expected a 2-D mask, got shape {mask.shape}")
+    runs = _labelled_runs(mask)
+    return _label_image(mask.shape, runs), runs.count
+
+
+class _Runs(typing.NamedTuple):
+    """The runs of True along the rows of a mask, each with the label of its 8-connected component."""
+
+    rows: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    labels: np.ndarray
+    count: int
+
+
+def _labelled_runs(mask):
+    """The runs of a 2-D boolean mask (see ``_row_runs``), each labelled as ``label_components`` labels its pixels."""
     height, width = mask.shape
     rows, starts, ends = _row_runs(mask)
     if len(rows) == 0:
-        return np.zeros(mask.shape, dtype=np.int32), 0
+        return _Runs(rows, starts, ends, rows, 0)
     # Keys place every run on one line so that the runs of the next row touching a run form a
     # contiguous slice found by binary search: 8-connectivity means start <= other end, end >= other start.
     stride = width + 2
@@ -140,13 +157,20 @@ def label_components(mask):
     # Components are numbered in the order of their roots, each one's first run in row-major order.
     is_root = roots == np.arange(len(rows))
     run_labels = np.cumsum(is_root, dtype=np.int32)[roots]
+    return _Runs(rows, starts, ends, run_labels, int(np.count_nonzero(is_root)))
+
+
+def _label_image(shape, runs):
+    """The label image of ``label_components`` painted from its labelled runs."""
+    height, width = shape
+    stride = width + 2
     # Each run adds its label at its first pixel and takes it away just after its last: the running
     # sum along the rows, framed as in _row_runs, is the label image.
     steps = np.zeros(height * stride, dtype=np.int32)
-    steps[start_keys + 1] = run_labels
-    steps[end_keys + 1] = -run_labels
+    steps[runs.rows * stride + runs.starts + 1] = runs.labels
+    steps[runs.rows * stride + runs.ends + 1] = -runs.labels
     labels = np.cumsum(steps, dtype=np.int32).reshape(height, stride)[:, 1:-1]
-    return np.ascontiguousarray(labels), int(np.count_nonzero(is_root))
+    return np.ascontiguousarray(labels)
 
 
 def component_boxes(labels, count):
@@ -184,27 +208,47 @@ def group_digits(mask, single=False):
     stroke); specks much smaller than the largest digit are dropped. With ``single`` every remaining
     piece is one digit.
     """
-    labels, count = label_components(bridge_thin_gaps(mask))
-    if count == 0:
+    runs = _labelled_runs(bridge_thin_gaps(mask))
+    if runs.count == 0:
         return []
+    if runs.count == 1:
+        # One piece of ink is one digit whatever the rules below say, and its pixels are the whole
+        # mask's: most images of one digit need no label image at all.
+        return [Piece(bounding_box(mask), mask.astype(bool))]
     # subtle: bridged gaps join pieces but are no ink; only the mask's own pixels keep their label.
-    labels = np.where(mask, labels, 0)
+    labels = np.where(mask, _label_image(mask.shape, runs), 0)
+    return _grouped_components(labels, runs.count, single)
+
+
+def _grouped_components(labels, count, single):
+    """``group_digits`` of a mask whose pixels carry their component's label, 1..``count``."""
     boxes, areas = component_boxes(labels, count)
     kept = np.flatnonzero(areas >= DUST_AREA_FRACTION * areas.max())
-    groups = [[index] for index in kept[np.argsort(boxes[kept, 0], kind="stable")]]
+    groups = [[index] for index in kept[np.argsort(boxes[kept, 0], kind="stable")].tolist()]
+    # Plain Python boxes and areas: a few groups are cheaper to combine without NumPy.
+    boxes, areas = [Box(*box) for box in boxes.tolist()], areas.tolist()
     if single:
         groups = [sum(groups, [])]
     else:
         groups = _merge_overlapping(groups, boxes)
-    group_boxes = [_union_box(boxes[group]) for group in groups]
-    group_areas = [int(areas[group].sum()) for group in groups]
+    group_boxes = [_union_box(boxes, group) for group in groups]
+    group_areas = [sum(areas[index] for index in group) for group in groups]
     tallest = max(box.height for box in group_boxes)
     largest = max(group_areas)
-    return [
-        Piece(box, np.isin(labels, np.asarray(group) + 1))
-        for group, box, area in zip(groups, group_boxes, group_areas)
-        if box.height >= SPECK_HEIGHT_FRACTION * tallest or area >= SPECK_AREA_FRACTION * largest
-    ]
+    pieces = []
+    for group, box, area in zip(groups, group_boxes, group_areas):
+        if box.height >= SPECK_HEIGHT_FRACTION * tallest or area >= SPECK_AREA_FRACTION * largest:
+            # The group's pixels, looked up by label (label 0, the ground, is in no group).
+            in_group = np.zeros(count + 1, dtype=bool)
+            in_group[np.asarray(group) + 1] = True
+            pieces.append(Piece(box, in_group[labels]))
+    return pieces
+
+
+def bounding_box(mask):
+    """The ``Box`` of a non-empty mask's True pixels."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return Box(int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)
 
 
 def bridge_thin_gaps(mask):
@@ -216,6 +260,11 @@ def bridge_thin_gaps(mask):
     """
     if not normalize.has_thin_strokes(mask):
         return mask
+    return bridge_gaps(mask)
+
+
+def bridge_gaps(mask):
+    """The mask grown by a 2x2 square: pieces 1 pixel apart, in any direction, join."""
     bridged = mask.copy()
     bridged[1:, :] |= mask[:-1, :]
     bridged[:, 1:] |= bridged[:, :-1]
@@ -229,8 +278,9 @@ def is_blob(mask):
     return fill > BLOB_FILL and max(height, width) < BLOB_ELONGATION * min(height, width)
 
 
-def _union_box(boxes):
-    return Box(int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+def _union_box(boxes, group):
+    """The box around the boxes of a group of components."""
+    return functools.reduce(Box.union, (boxes[index] for index in group))
 
 
 def _horizontal_overlap(first, second):
@@ -244,21 +294,22 @@ def _merge_overlapping(groups, boxes):
     Digits on a line stand side by side, so pieces stacked above one another belong together:
     neighbours whose horizontal extents overlap by half the narrower one are merged, and so is a
     short fragment (a stroke broken off by thresholding) that overlaps its neighbour at all.
+    ``boxes`` holds the ``Box`` of each component a group lists.
     """
     merged = [groups[0]]
     for group in groups[1:]:
-        current, piece = _union_box(boxes[merged[-1]]), _union_box(boxes[group])
+        current, piece = _union_box(boxes, merged[-1]), _union_box(boxes, group)
         if _horizontal_overlap(current, piece) >= MERGE_OVERLAP_FRACTION * min(current.width, piece.width):
             merged[-1] = merged[-1] + group
         else:
             merged.append(group)
-    tallest = max(_union_box(boxes[group]).height for group in merged)
+    tallest = max(_union_box(boxes, group).height for group in merged)
     index = 0
     while index < len(merged) and len(merged) > 1:
-        box = _union_box(boxes[merged[index]])
+        box = _union_box(boxes, merged[index])
         if box.height < FRAGMENT_HEIGHT_FRACTION * tallest:
             neighbours = [other for other in (index - 1, index + 1) if 0 <= other < len(merged)]
-            overlaps = {other: _horizontal_overlap(box, _union_box(boxes[merged[other]])) for other in neighbours}
+            overlaps = {other: _horizontal_overlap(box, _union_box(boxes, merged[other])) for other in neighbours}
             best = max(overlaps, key=overlaps.get)
             if overlaps[best] > 0:
                 low, high = sorted((index, best))
