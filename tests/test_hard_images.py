@@ -7,6 +7,7 @@ import hypothesis.strategies
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
+import pytest
 
 from number_recognition.reading import command
 from number_recognition.reading import ink
@@ -121,6 +122,29 @@ def test_pieces_that_are_no_digit_are_uncertain_however_sure_the_model_is():
     full = reading([0.8])
     full.digits[0].image[:] = 1.0
     assert full.uncertain
+    axes = reading([0.8])
+    axes.digits[0].image[:] = 0.0
+    axes.digits[0].image[4:24, 5] = axes.digits[0].image[23, 5:24] = 1.0  # a plot's axes, read as a 4
+    axes.digits[0].image[10:23, 12] = axes.digits[0].image[14:23, 18] = 1.0  # and two of its bars
+    assert axes.uncertain
+
+
+def mask_of(rows):
+    return np.array([[character == "#" for character in row] for row in rows])
+
+
+@pytest.mark.parametrize(
+    "rows, framed",
+    [
+        (["#.....", "#..#..", "#..#.#", "######"], True),  # axes and bars
+        (["######", "#....#", "######"], True),  # a box
+        (["######", "....#.", "...#..", "..#..."], False),  # a 7: a full top, no full side
+        (["##", "##", "##", "##", "##", "##"], False),  # a thick 1: its box is the stroke itself
+        ([".##.", "#..#", "#..#", ".##."], False),  # a 0
+    ],
+)
+def test_only_ink_along_a_whole_row_and_column_of_its_box_is_a_frame(rows, framed):
+    assert recognition.is_framed(mask_of(rows)) is framed
 
 
 def test_denoise_keeps_a_steep_antialiased_1_pixel_line_whole():
