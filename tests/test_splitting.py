@@ -47,7 +47,7 @@ def two_touching_zeros():
 
 
 def piece_of(mask):
-    return segmentation.Piece(splitting.bounding_box(mask), mask)
+    return segmentation.Piece(segmentation.bounding_box(mask), mask)
 
 
 def strokes_of(mask):

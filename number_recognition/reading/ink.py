@@ -454,9 +454,7 @@ def hollow_insides(mask):
         # . . . . . . #      the hole of a 0 written with a pencil is as wide as the 0
         # # # # # # # #      and stays.
     """
-    closed = mask.copy()
-    closed[1:, :] |= mask[:-1, :]
-    closed[:, 1:] |= closed[:, :-1]
+    closed = segmentation.bridge_gaps(mask)
     labels, count = segmentation.label_components(~closed)
     # Pieces of ground touching the image's edge are the ground around the digits, not holes.
     is_hole = np.ones(count + 1, dtype=bool)

@@ -87,12 +87,14 @@ def is_framed(mask):
     # . . # . .
     # # # # # #
     """
-    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows) < 3 or len(columns) < FRAME_MIN_ASPECT * len(rows):
+    if not mask.any():
         return False
-    box = mask[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
-    full_row = max(box[0].mean(), box[-1].mean()) >= FULL_SIDE
-    return bool(full_row and max(box[:, 0].mean(), box[:, -1].mean()) >= FULL_SIDE)
+    box = segmentation.bounding_box(mask)
+    if box.height < 3 or box.width < FRAME_MIN_ASPECT * box.height:
+        return False
+    inked = mask[box.top : box.bottom, box.left : box.right]
+    full_row = max(inked[0].mean(), inked[-1].mean()) >= FULL_SIDE
+    return bool(full_row and max(inked[:, 0].mean(), inked[:, -1].mean()) >= FULL_SIDE)
 
 
 @dataclasses.dataclass
@@ -116,8 +118,7 @@ class DigitReading:
     @property
     def margin(self):
         """How much more probable the most probable digit is than the runner-up."""
-        second, first = np.sort(self.probabilities)[-2:]
-        return float(first - second)
+        return splitting.margin(self.probabilities)
 
     @property
     def digit_shaped(self):

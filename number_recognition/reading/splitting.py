@@ -250,7 +250,7 @@ class Cuts:
         ]
         for first, end in spans:
             mask = self.mask((first, end))
-            part_box = bounding_box(mask)
+            part_box = segmentation.bounding_box(mask)
             if part_box.width > MAX_PART_ASPECT * box.height and (first, end) != (0, last):
                 continue
             self.parts.append((first, end))
@@ -308,12 +308,6 @@ class Cuts:
             segmentation.Box(left + part_box.left, top + part_box.top, left + part_box.right, top + part_box.bottom),
             members,
         )
-
-
-def bounding_box(mask):
-    """The ``Box`` of a mask's True pixels."""
-    rows, columns = np.nonzero(mask)
-    return segmentation.Box(int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1)
 
 
 def between(left, right, width):
@@ -616,7 +610,7 @@ def without_far_rows(piece):
     members = np.zeros(piece.members.shape, dtype=bool)
     rows = slice(box.top + start, box.top + end)
     members[rows] = piece.members[rows]
-    return [segmentation.Piece(bounding_box(members), members)]
+    return [segmentation.Piece(segmentation.bounding_box(members), members)]
 
 
 def is_solid(piece):
