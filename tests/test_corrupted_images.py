@@ -12,6 +12,7 @@ import pytest
 
 from number_recognition.reading import ink
 from number_recognition.reading import recognition
+from number_recognition.reading import splitting
 
 
 def seven(width=3):
@@ -143,3 +144,45 @@ def test_a_small_digit_under_uneven_fog_gets_a_local_ground():
     # The fog's bright patches are ground, not ink: the mask is the strokes, give or take their edges.
     assert np.count_nonzero(mask & strokes) >= 0.8 * np.count_nonzero(strokes)
     assert np.count_nonzero(mask & ~strokes) <= 0.2 * np.count_nonzero(strokes)
+
+
+def one():
+    """A white, slightly slanted '1' on a black 28x28 canvas, in [0, 1]."""
+    image = PIL.Image.new("L", (28, 28), 0)
+    PIL.ImageDraw.Draw(image).line([(15, 4), (12, 23)], fill=255, width=3)
+    return np.asarray(image, dtype=np.float32) / 255
+
+
+def crossed_by_zigzag(digit, row):
+    """``digit`` with a thin zigzag line drawn across it, from column 2 to 25 around ``row``, as MNIST-C's zigzag."""
+    image = PIL.Image.new("L", digit.shape[::-1], 0)
+    corners = [(column, row + (2 if index % 2 else -2)) for index, column in enumerate(range(2, 26, 2))]
+    PIL.ImageDraw.Draw(image).line(corners, fill=255, width=1)
+    return np.maximum(digit, np.asarray(image, dtype=np.float32) / 255)
+
+
+@pytest.mark.parametrize("row", [9, 14, 19])
+def test_a_zigzag_line_across_a_digit_is_removed_and_the_digit_stays(row):
+    digit = one()
+    crossed = crossed_by_zigzag(digit, row)
+    _, mask = splitting.without_crossing_line(*ink.extract_ink(crossed))
+    _, clean_mask = ink.extract_ink(digit)
+    # The line is gone but for a pixel or two where it touches the 1, whose stroke runs on unbroken.
+    assert np.count_nonzero(mask & ~clean_mask) <= 2
+    assert np.array_equal(mask & clean_mask, clean_mask)
+
+
+def test_a_digit_that_does_not_reach_the_sides_takes_the_usual_path():
+    strokes, mask = ink.extract_ink(seven())
+    assert splitting.without_crossing_line(strokes, mask)[1] is mask
+
+
+def test_the_bar_of_a_tightly_cropped_digit_is_not_a_crossing_line():
+    # A 4 cropped to its strokes: its bar runs from side to side with strokes above and below it, but
+    # it ends where the 4's other strokes do, and a line struck across the digit would run on past them.
+    image = PIL.Image.new("L", (28, 28), 0)
+    PIL.ImageDraw.Draw(image).line([(12, 0), (1, 17), (26, 17)], fill=255, width=3)
+    PIL.ImageDraw.Draw(image).line([(20, 4), (20, 27)], fill=255, width=3)
+    four_crop = np.asarray(image, dtype=np.float32) / 255
+    _, mask = splitting.without_crossing_line(*ink.extract_ink(four_crop))
+    np.testing.assert_array_equal(mask, four_crop > 0.5)

@@ -7,6 +7,7 @@ import hypothesis.strategies
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
+import PIL.ImageFont
 import pytest
 
 from number_recognition.reading import command
@@ -67,6 +68,28 @@ def test_a_1_pixel_seven_is_one_digit_in_the_mask_at_any_size(side, dark_ink, an
     # The input has full-strength strokes, as MNIST's do.
     image = normalize.normalize_digit(*ink.extract_ink(ink.denoise(region))[:1], pieces[0].box, pieces[0].members)
     assert image.max() == 1.0 and np.count_nonzero(image > 0.5) >= 25
+
+
+def pencil_six(side):
+    """A 6 drawn with a 1-pixel pencil as a hand moves it: a stem curving into a loop, many short segments."""
+    stem_steps = np.linspace(0, 1, 25)
+    stem = np.stack([0.62 - 0.27 * np.sin(stem_steps * np.pi / 2), 0.12 + 0.5 * stem_steps], 1)
+    angles = np.linspace(np.pi, 3 * np.pi, 50)
+    loop = np.stack([0.52 + 0.17 * np.cos(angles), 0.7 + 0.17 * np.sin(angles)], 1)
+    picture = PIL.Image.new("L", (side, side), 255)
+    PIL.ImageDraw.Draw(picture).line([tuple(point) for point in np.concatenate([stem, loop]) * side], fill=0)
+    return np.asarray(picture, dtype=np.float32) / 255.0
+
+
+@pytest.mark.parametrize("side", [32, 48, 100])
+def test_denoise_keeps_a_small_pencil_drawing_whose_line_is_a_large_part_of_it(side):
+    # On a 32-pixel canvas the line is 6% of the pixels, more than a clean ground's share at 100 pixels;
+    # its doubled pixels where segments meet survive the median and break it into short dashes.
+    grey = pencil_six(side)
+    stroke = grey < 0.5
+    cleaned = ink.denoise(grey)
+    assert np.count_nonzero(cleaned[stroke] < 0.5) >= 0.95 * np.count_nonzero(stroke)
+    assert segmentation.label_components(ink.extract_ink(cleaned)[1])[1] == 1
 
 
 def test_a_thin_stroke_shrunk_from_a_big_crop_stays_full_strength():
@@ -144,7 +167,53 @@ def mask_of(rows):
     ],
 )
 def test_only_ink_along_a_whole_row_and_column_of_its_box_is_a_frame(rows, framed):
-    assert recognition.is_framed(mask_of(rows)) is framed
+    assert segmentation.is_framed(mask_of(rows)) is framed
+
+
+@pytest.mark.parametrize(
+    "rows, lines",
+    [
+        (["#.#", "...", "##.", "...", ".##", "...", "#.#"], True),  # letters of four lines stacked
+        (["###", "#..", "...", "#..", "###", "..#", "###"], False),  # a 5 whose flag floats: two bands
+        (["#.#", "###", "..#", "..#"], False),  # a 4 in one piece
+    ],
+)
+def test_a_piece_stacked_from_three_or_more_bands_is_lines_of_text(rows, lines):
+    assert segmentation.is_lines_of_text(mask_of(rows)) is lines
+
+
+class SureReader:
+    """A stand-in model sure of a 3 whatever it is shown."""
+
+    path = "sure.keras"
+
+    def predict(self, images):
+        probabilities = np.full((len(images), 10), 0.01, np.float32)
+        probabilities[:, 3] = 0.91
+        return probabilities
+
+
+def test_every_digit_of_an_image_with_lines_of_text_is_uncertain():
+    picture = PIL.Image.new("L", (200, 130), 255)
+    draw = PIL.ImageDraw.Draw(picture)
+    # Pillow's own font, so the test needs no font installed.
+    font = PIL.ImageFont.load_default(size=24)
+    for line, text in enumerate(["Dear Bob,", "see you", "at noon"]):
+        draw.text((10, 10 + 34 * line), text, fill=0, font=font)
+    text = recognition.recognize(np.asarray(picture), SureReader())
+    # Fewer pieces than a number may have: only the stacked lines tell that this is no number.
+    assert 0 < len(text.digits) <= recognition.MAX_DIGITS
+    assert all(digit.uncertain for digit in text.digits)
+    number = np.full((100, 160), 255, np.uint8)
+    number[20:80, 30:38] = number[20:80, 90:98] = 0  # "11", one line of writing
+    assert not recognition.recognize(number, SureReader()).uncertain
+
+
+def test_a_plots_framed_axes_are_no_digit():
+    mask = np.zeros((120, 160), bool)
+    mask[10:110, 20] = mask[109, 20:150] = mask[10, 20:150] = mask[10:110, 149] = True  # the axes' frame
+    mask[60:109, 50:58] = mask[40:109, 90:98] = True  # two bars standing on it
+    assert segmentation.find_digits(mask, 160) == []
 
 
 def test_denoise_keeps_a_steep_antialiased_1_pixel_line_whole():

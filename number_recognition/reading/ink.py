@@ -58,9 +58,13 @@ STROKE_NEIGHBOURS = 2
 LINE_MIN_CONTRAST = 0.1
 LINE_MIN_EXTENT = 10
 # An image the median filter changes in at most this fraction of its pixels has a clean ground: its
-# changed pixels are strokes and specks (0.1% to 5% on the bench's pencil drawings, a median of 0.8%),
-# not the grain of a noisy photo (0.6% to 17%, a median of 5%).
+# changed pixels are strokes and specks (0.1% to 6% on the bench's pencil drawings, a median of 0.8%),
+# not the grain of a noisy photo (0.6% to 17%, a median of 5%). A small drawing's pencil line is a
+# large fraction of it, but no more pixels than CLEAN_MAX_CHANGED_PER_SIDE times the image's longer
+# side (at most 2.6 on the bench's pencil drawings), where grain grows with the image's area (a
+# median of 11 times its side on the bench's noisy photos).
 CLEAN_MAX_CHANGED = 0.02
+CLEAN_MAX_CHANGED_PER_SIDE = 3.0
 # The ground is the median of a border band 1/BORDER_DIVISOR of the shorter side wide.
 BORDER_DIVISOR = 50
 # Images smaller than this on their shorter side have one ground level, not one per tile, unless
@@ -202,7 +206,9 @@ def denoise(grey):
     # nearer the median than the line's full pixels, so the line's candidates come in dashes. On a
     # clean ground, dashes 1 pixel apart are measured as one piece, and every changed pixel of a
     # line's piece is kept; a noisy image's grain would join into lines that way.
-    if np.count_nonzero(changed) <= CLEAN_MAX_CHANGED * changed.size:
+    if np.count_nonzero(changed) <= max(
+        CLEAN_MAX_CHANGED * changed.size, CLEAN_MAX_CHANGED_PER_SIDE * max(height, width)
+    ):
         candidates = segmentation.bridge_gaps(candidates)
     labels, count = segmentation.label_components(candidates)
     if count == 0:

@@ -71,30 +71,7 @@ UNCERTAIN_MARGIN = 0.441
 MAX_DIGIT_ASPECT = 1.7
 MAX_INK_FRACTION = 0.3
 INK_LEVEL = 0.5
-# Ink along a whole horizontal and a whole vertical side of its box (FULL_SIDE of each) is the corner
-# of a frame, a plot's axes or a solid bar. Of MNIST's 60,000 training digits only 10 do that, all of
-# them 1s whose box is the stroke itself, narrower than FRAME_MIN_ASPECT times their height.
-FULL_SIDE = 0.95
-FRAME_MIN_ASPECT = 0.45
 MAX_DIGITS = 10
-
-
-def is_framed(mask):
-    """True when the ink of ``mask`` runs along a whole horizontal and a whole vertical side of its box.
-
-    # # # # # #      the corner of a plot's axes: its left and bottom sides are full;
-    # . . # . .      a 7's bar fills the top side, but no side column runs its whole height
-    # . . # . .
-    # # # # # #
-    """
-    if not mask.any():
-        return False
-    box = segmentation.bounding_box(mask)
-    if box.height < 3 or box.width < FRAME_MIN_ASPECT * box.height:
-        return False
-    inked = mask[box.top : box.bottom, box.left : box.right]
-    full_row = max(inked[0].mean(), inked[-1].mean()) >= FULL_SIDE
-    return bool(full_row and max(inked[:, 0].mean(), inked[:, -1].mean()) >= FULL_SIDE)
 
 
 @dataclasses.dataclass
@@ -104,7 +81,7 @@ class DigitReading:
     probabilities: np.ndarray
     box: segmentation.Box
     image: np.ndarray
-    # One of more pieces than a line of digits holds: a page of text, a texture.
+    # One of more pieces than a line of digits holds, or of an image with lines of text: a page, a texture.
     crowded: bool = False
 
     @property
@@ -127,7 +104,7 @@ class DigitReading:
         return (
             self.box.width <= MAX_DIGIT_ASPECT * self.box.height
             and filled <= MAX_INK_FRACTION
-            and not is_framed(self.image > INK_LEVEL)
+            and not segmentation.is_framed(self.image > INK_LEVEL)
         )
 
     @property
@@ -230,6 +207,8 @@ class FoundPieces:
     origin: tuple
     scale: float
     shape: tuple
+    # Some piece is lines of text stacked into a column (``segmentation.is_lines_of_text``).
+    among_text: bool = False
 
     @property
     def nbytes(self):
@@ -262,14 +241,16 @@ def find_pieces(source, single=False):
     """The ``FoundPieces`` of a source: ink found, pieces grouped into digits, each normalised to a 28x28 input."""
     grey = to_grey(source)
     region, origin, scale = ink.focus_on_ink(grey)
-    strokes, mask = ink.extract_ink(ink.denoise(region))
+    strokes, mask = splitting.without_crossing_line(*ink.extract_ink(ink.denoise(region)))
     # Sizes are judged against the whole image, not the region the ink was found in.
     image_side = min(ink.WORKING_SIZE, scale * max(grey.shape))
     pieces = segmentation.find_digits(splitting.without_ruled_lines(mask), image_side, single=single)
     if not single:
         pieces = splitting.without_stray_marks(pieces)
     inputs = [normalize.normalize_digit(strokes, piece.box, piece.members) for piece in pieces]
-    return FoundPieces(strokes, pieces, inputs, origin, scale, grey.shape)
+    # A number is one line of digits; a piece stacked from lines of writing makes every digit found suspect.
+    among_text = any(segmentation.is_lines_of_text(piece.members[piece.box.top : piece.box.bottom]) for piece in pieces)
+    return FoundPieces(strokes, pieces, inputs, origin, scale, grey.shape, among_text)
 
 
 def _join_split_digits(strokes, pieces, inputs, predictor):
@@ -308,6 +289,7 @@ class _Pending:
     inputs: np.ndarray = None
     boxes: list = None
     error: str = None
+    among_text: bool = False
 
 
 def _source_name(source):
@@ -371,6 +353,7 @@ def _read_found(pending, single, predictor):
     for entry in found:
         with _failure_kept(entry):
             entry.inputs, entry.boxes = entry.found.prepared(single, remembering)
+        entry.among_text = entry.found.among_text
         entry.found = None
     return _predict_pending(pending, remembering)
 
@@ -388,7 +371,7 @@ def _predict_pending(pending, predictor):
             continue
         rows = probabilities[start : start + len(entry.inputs)]
         start += len(entry.inputs)
-        crowded = len(entry.inputs) > MAX_DIGITS
+        crowded = entry.among_text or len(entry.inputs) > MAX_DIGITS
         digits = [DigitReading(*digit, crowded=crowded) for digit in zip(rows, entry.boxes, entry.inputs)]
         yield Reading(entry.path, digits, model=predictor.path)
 
