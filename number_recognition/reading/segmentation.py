@@ -11,6 +11,7 @@ import typing
 
 import numpy as np
 
+from number_recognition import config
 from number_recognition.reading import normalize
 
 # Pieces smaller than this fraction of the largest piece are dust, not strokes.
@@ -200,7 +201,9 @@ def find_digits(mask, image_side, single=False):
     """The digits of an ink mask, left to right, as ``Piece``s: ``group_digits`` without blobs and tiny marks.
 
     A mark shorter than ``MIN_DIGIT_FRACTION`` of ``image_side`` (the image's longer side, in the
-    mask's pixels) or than ``MIN_DIGIT_PIXELS`` is no digit, and neither is a solid blob.
+    mask's pixels) or than ``MIN_DIGIT_PIXELS`` is no digit, and neither is a solid blob or a frame.
+    A frame is looked for here only around pieces larger than MNIST's digit box: shrunk to it, their
+    1-pixel lines (a plot's axes) would fade, where a smaller piece's stay for ``recognition`` to see.
     """
     minimum_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_FRACTION * image_side)
     return [
@@ -208,7 +211,10 @@ def find_digits(mask, image_side, single=False):
         for piece in group_digits(mask, single=single)
         if piece.box.height >= minimum_height
         and not is_blob(piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right])
-        and not is_framed(piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right])
+        and not (
+            max(piece.box.height, piece.box.width) > config.DIGIT_BOX
+            and is_framed(piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right])
+        )
     ]
 
 
@@ -322,6 +328,9 @@ def is_lines_of_text(mask):
         #  S e a r c h
     """
     inked_rows = mask.any(axis=1)
+    # A piece's rows hold ink from its first to its last for nearly every digit: one band.
+    if inked_rows.all():
+        return False
     # Where a band starts and ends: the changes of the row profile, padded with blank rows.
     changes = np.flatnonzero(np.diff(np.concatenate(([False], inked_rows, [False])).astype(np.int8)))
     heights = changes[1::2] - changes[::2]
