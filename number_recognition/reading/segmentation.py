@@ -206,16 +206,14 @@ def find_digits(mask, image_side, single=False):
     1-pixel lines (a plot's axes) would fade, where a smaller piece's stay for ``recognition`` to see.
     """
     minimum_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_FRACTION * image_side)
-    return [
-        piece
-        for piece in group_digits(mask, single=single)
-        if piece.box.height >= minimum_height
-        and not is_blob(piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right])
-        and not (
-            max(piece.box.height, piece.box.width) > config.DIGIT_BOX
-            and is_framed(piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right])
-        )
-    ]
+    digits = []
+    for piece in group_digits(mask, single=single):
+        if piece.box.height < minimum_height:
+            continue
+        crop = piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right]
+        if not is_blob(crop) and not (max(crop.shape) > config.DIGIT_BOX and is_framed(crop)):
+            digits.append(piece)
+    return digits
 
 
 def group_digits(mask, single=False):
