@@ -74,6 +74,25 @@ def test_digits_come_left_to_right_and_specks_and_dust_are_dropped():
     assert all(members.sum() == (box[2] - box[0]) * (box[3] - box[1]) for box, members in digits)
 
 
+@pytest.mark.parametrize(
+    "half_height, stroke, is_digit",
+    [(3, 6, False), (5, 10, False), (9, 5, True)],
+    ids=["a minus sign", "a thick dash", "a flat 0"],
+)
+def test_a_dash_lying_down_is_no_digit(half_height, stroke, is_digit):
+    """A stroke much wider than tall and only a stroke or two tall is a dash; a digit is several strokes tall."""
+    mask = np.zeros((60, 200), bool)
+    bar(mask, 10, 50, 120, 126)  # a '1'
+    # A ring 60 wide around (30, 70), tilted a little, ``stroke`` thick: filled when that is its height.
+    rows, columns = np.mgrid[0:60, 0:200]
+    rows = rows - 30 - 0.05 * (columns - 70)
+    outer = (rows / half_height) ** 2 + ((columns - 70) / 30) ** 2 <= 1
+    mask |= outer
+    if half_height > stroke:
+        mask &= ~((rows / (half_height - stroke)) ** 2 + ((columns - 70) / (30 - stroke)) ** 2 <= 1)
+    assert len(segmentation.find_digits(mask, 200)) == 1 + is_digit
+
+
 def test_pieces_stacked_above_one_another_are_one_digit():
     mask = np.zeros((60, 100), bool)
     bar(mask, 5, 9, 20, 45)  # the bar of a '5'

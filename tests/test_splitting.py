@@ -5,6 +5,7 @@ import hypothesis
 import hypothesis.extra.numpy
 import hypothesis.strategies
 import numpy as np
+import pytest
 
 from number_recognition.reading import normalize
 from number_recognition.reading import segmentation
@@ -192,6 +193,59 @@ def test_squared_paper_on_a_turned_page():
     assert len(segmentation.find_digits(splitting.without_ruled_lines(mask), 300)) == 3
 
 
+def ruled_page(line_rows=(20, 50, 80, 110, 140), width=320, slope=0.0, converging=0.0, fade=1.0):
+    """Paper lines 2 pixels thick on a page 160 rows tall, falling ``slope`` rows per column, each next
+    one ``converging`` more (a photo's perspective); the line at row 80 fades out in a shadow at ``fade``
+    of the page's width."""
+    mask = np.zeros((160, width), bool)
+    columns = np.arange(width)
+    for index, row in enumerate(line_rows):
+        rows = np.round(row + (slope + index * converging) * columns).astype(int)
+        for offset in (0, 1):
+            inside = (rows + offset >= 0) & (rows + offset < 160) & ((row != 80) | (columns < fade * width))
+            mask[rows[inside] + offset, columns[inside]] = True
+    return mask
+
+
+def upright_strokes(crossed_row):
+    """Three strokes crossing the line at ``crossed_row``, which must stay."""
+    ink = np.zeros((160, 320), bool)
+    for column in (100, 170, 240):
+        ink[crossed_row - 20 : crossed_row + 20, column : column + 6] = True
+    return ink
+
+
+def digit_at_the_frame():
+    """A digit touching the page's left side, and strokes crossing the line at row 80."""
+    ink = upright_strokes(80)
+    ink[60:100, 0:6] = True
+    ink[60:64, 0:30] = True
+    return ink
+
+
+@pytest.mark.parametrize(
+    "page, ink",
+    [
+        (ruled_page(fade=0.7), upright_strokes(80)),
+        (ruled_page(line_rows=(0, 30, 60, 90), slope=0.098, converging=0.004), upright_strokes(80)),
+        (ruled_page(), digit_at_the_frame()),
+    ],
+    ids=["fading in a shadow", "steep photo", "digit at the frame"],
+)
+def test_the_lines_of_a_ruled_page_go_together(page, ink):
+    """A line that alone would not pass for a paper line goes with the parallel lines of its page."""
+    cleaned = splitting.without_ruled_lines(page | ink)
+    assert np.count_nonzero(cleaned & page & ~ink) <= 0.05 * np.count_nonzero(page & ~ink)
+    assert np.count_nonzero(cleaned & ink) >= 0.95 * np.count_nonzero(ink)
+
+
+def test_a_lone_line_fading_before_the_frame_is_no_paper_line():
+    mask = np.zeros((160, 320), bool)
+    mask[80:82, :220] = True  # one line, ending 100 pixels from the right side: the bar of a digit?
+    mask[60:100, 100:106] = True
+    np.testing.assert_array_equal(splitting.without_ruled_lines(mask), mask)
+
+
 def test_a_digit_bar_across_the_whole_canvas_is_no_paper_line():
     # A 7 filling its canvas: its bar runs edge to edge, and so does the digit.
     mask = np.zeros((100, 100), bool)
@@ -227,6 +281,16 @@ def test_a_dot_far_above_a_digit_does_not_change_its_crop():
     assert not kept.members[:20].any()
 
 
+def test_a_dash_far_above_two_digits_no_longer_joins_them():
+    mask = np.zeros((200, 200), bool)
+    digit_strokes(mask, 50)
+    digit_strokes(mask, 100)
+    mask[2:8, 70:120] = True  # a dash 50 rows above, over both digits
+    (piece,) = segmentation.find_digits(mask, 200)
+    kept = splitting.without_stray_marks([piece])
+    assert [part.box for part in kept] == [segmentation.Box(50, 60, 86, 120), segmentation.Box(100, 60, 136, 120)]
+
+
 def test_a_mark_far_beside_a_number_is_dropped_but_a_close_small_piece_is_kept():
     mask = np.zeros((200, 400), bool)
     digit_strokes(mask, 40)
@@ -236,6 +300,26 @@ def test_a_mark_far_beside_a_number_is_dropped_but_a_close_small_piece_is_kept()
     pieces = segmentation.find_digits(mask, 400)
     kept = splitting.without_stray_marks(pieces)
     assert [piece.box.left for piece in kept] == [piece.box.left for piece in pieces if piece.box.left < 300]
+
+
+@pytest.mark.parametrize("solid_digits", [1, 2], ids=["a bold 1 alone", "a number with a bold 0"])
+def test_a_mark_far_from_bold_digits_is_dropped(solid_digits):
+    """A bold 1 nearly fills its box, as does a bold 0 with a small loop; neither makes the image a photo of objects."""
+    mask = np.zeros((48, 400), bool)
+    rows, columns = np.mgrid[0:48, 0:400]
+    # A bold 1: a pen stroke 10 pixels wide with round ends, leaning a little.
+    along = np.clip((rows - 9) / 30, 0, 1)
+    mask |= np.hypot(rows - (9 + 30 * along), columns - (27 - 4 * along)) <= 5
+    if solid_digits == 2:
+        ring(mask, 60)
+        ring(mask, 100)
+        mask |= ((rows - 24) / 20) ** 2 + ((columns - 140) / 13) ** 2 <= 1.0  # a 0, its loop filled in
+    small_ring = np.hypot(rows - 24, columns - 308)
+    mask |= (small_ring <= 8) & (small_ring >= 4)  # a curl far to the right
+    pieces = segmentation.find_digits(mask, 400)
+    assert pieces[-1].box.left == 300  # the curl is a piece of its own
+    kept = splitting.without_stray_marks(pieces)
+    assert kept == pieces[:-1]
 
 
 def test_nothing_is_dropped_beside_a_solid_shape():

@@ -29,6 +29,10 @@ MIN_DIGIT_FRACTION = 0.012
 # A spot filling more than this fraction of its box, and less elongated than this, is a blob.
 BLOB_FILL = 0.85
 BLOB_ELONGATION = 2.0
+# A piece more than DASH_MIN_ASPECT times as wide as tall and at most DASH_MAX_STROKES of its own
+# stroke width tall is a dash lying down (a minus sign, a stray stroke): a digit is several strokes tall.
+DASH_MIN_ASPECT = 2.0
+DASH_MAX_STROKES = 2.5
 # Ink along a whole horizontal and a whole vertical side of its box (FULL_SIDE of each) is the corner
 # of a frame, a plot's axes or a solid bar. Of MNIST's 60,000 training digits only 10 do that, all of
 # them 1s whose box is the stroke itself, narrower than FRAME_MIN_ASPECT times their height.
@@ -201,7 +205,7 @@ def find_digits(mask, image_side, single=False):
     """The digits of an ink mask, left to right, as ``Piece``s: ``group_digits`` without blobs and tiny marks.
 
     A mark shorter than ``MIN_DIGIT_FRACTION`` of ``image_side`` (the image's longer side, in the
-    mask's pixels) or than ``MIN_DIGIT_PIXELS`` is no digit, and neither is a solid blob or a frame.
+    mask's pixels) or than ``MIN_DIGIT_PIXELS`` is no digit, and neither is a solid blob, a dash or a frame.
     A frame is looked for here only around pieces larger than MNIST's digit box: shrunk to it, their
     1-pixel lines (a plot's axes) would fade, where a smaller piece's stay for ``recognition`` to see.
     """
@@ -211,8 +215,9 @@ def find_digits(mask, image_side, single=False):
         if piece.box.height < minimum_height:
             continue
         crop = piece.members[piece.box.top : piece.box.bottom, piece.box.left : piece.box.right]
-        if not is_blob(crop) and not (max(crop.shape) > config.DIGIT_BOX and is_framed(crop)):
-            digits.append(piece)
+        if is_blob(crop) or is_dash(crop) or (max(crop.shape) > config.DIGIT_BOX and is_framed(crop)):
+            continue
+        digits.append(piece)
     return digits
 
 
@@ -291,6 +296,18 @@ def is_blob(mask):
     height, width = mask.shape
     fill = np.count_nonzero(mask) / mask.size
     return fill > BLOB_FILL and max(height, width) < BLOB_ELONGATION * min(height, width)
+
+
+def is_dash(mask):
+    """True for a pen's dash: one stroke lying down, no taller than ``DASH_MAX_STROKES`` of its stroke width.
+
+    A bar filling its box as a blob does (``BLOB_FILL``) is no pen stroke but a shape (an object in a
+    photo), left for the model to be unsure of.
+    """
+    height, width = mask.shape
+    if width <= DASH_MIN_ASPECT * height or np.count_nonzero(mask) > BLOB_FILL * mask.size:
+        return False
+    return height <= DASH_MAX_STROKES * normalize.stroke_width(mask)
 
 
 def is_framed(mask):

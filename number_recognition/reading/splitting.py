@@ -9,9 +9,12 @@ break that, and this module undoes each:
 * ``without_ruled_lines``: the dark lines of ruled or squared paper join every digit they cross
   into one piece. A paper line is thin, straight, and runs far past the digits, edge to edge; its
   pixels are removed, except where a stroke crosses it (ink right above and right below the line).
+  A page's lines come as a family: a line that fades out in a photo's shadow, turns a little
+  steeper, or has the number standing on it goes with the parallel lines found whole.
 * ``without_stray_marks``: a dot, dash or curl far from the number is no digit; stacked above a
   digit it would even be merged into it and shrink the digit in its crop. A mark much smaller than
-  the digits and far from all of them is dropped, also from a piece it was merged into.
+  the digits and far from all of them is dropped, also from a piece it was merged into (and digits
+  merged only through it are parted again).
 * ``split_touching``: digits written quickly touch or overlap and arrive as one piece. A piece too
   wide for the model's reading of it is cut into the digits the model reads most surely.
 
@@ -111,7 +114,7 @@ MIN_LOG_PROBABILITY = math.log(1e-6)
 # part), and is at most LINE_MAX_THICKNESS of the image's height thick.
 LINE_EDGE = 0.03
 LINE_MIN_LENGTH = 0.1
-LINE_MIN_SPAN = 0.5
+LINE_MIN_SPAN = 0.4
 LINE_MAX_THICKNESS = 0.03
 # Thin ink covering more than this fraction of the image is noise or a texture, not paper lines.
 LINE_MAX_INK = 0.1
@@ -123,8 +126,18 @@ LINE_MIN_PIXELS = 64
 LINE_MAX_SLOPE = 0.1
 LINE_BIN = 6
 LINE_RUN_SLACK = 2
-# Along at least this fraction of a paper line, the paper just above and below it is blank.
+# A line reaching the frame at one side only (it fades out in a shadow), up to LINE_PARALLEL steeper
+# than LINE_MAX_SLOPE, or clear of ink less often than LINE_CLEAR, is a paper line when at least
+# LINE_FAMILY other lines run parallel to it, their slopes within LINE_PARALLEL of its own, one of them
+# reaching both sides at most LINE_MAX_SLOPE steep.
+LINE_FAMILY = 2
+LINE_PARALLEL = 0.025
+# A line whose pixels are more than this fraction one found already is that line again.
+LINE_NEW_FRACTION = 0.5
+# Along at least this fraction of a paper line, the paper just above and below it is blank; along
+# LINE_FAMILY_CLEAR of a line parallel to others, as where a number stands on its line.
 LINE_CLEAR = 0.8
+LINE_FAMILY_CLEAR = 0.5
 # Hough peaks are maxima over this many slopes and bands either way; at most LINE_MAX_COUNT are tried
 # per round, in at most LINE_ROUNDS rounds, and each line is fitted LINE_FITS times.
 LINE_PEAK_RADIUS = 2
@@ -135,9 +148,18 @@ LINE_FITS = 3
 # away from all taller ones: the digits of a number stand closer, and a digit's own pieces touch.
 STRAY_HEIGHT = 0.5
 STRAY_GAP = 0.8
-# Ink filling more than this fraction of its box is a solid shape; even a bold 1 leaves paper inside
-# its box more often than not.
+# Ink filling more than this fraction of its box is a solid shape (an object in a photo), not pen
+# strokes. A bar more than SOLID_MAX_ELONGATION times as long as wide must fill SOLID_BAR_FILL of it: a
+# bold 1 fills its box too, but a pen's stroke wobbles and ends round (the bench's 1s fill at most 0.74).
 SOLID_FILL = 0.6
+SOLID_MAX_ELONGATION = 2.5
+SOLID_BAR_FILL = 0.85
+# Where solid shapes are this share of the tall pieces, the image is a photo of objects, not writing
+# (a bold 8 of a number may be solid alone).
+SOLID_SHARE = 0.5
+# From this many lines found one way, the image is a ruled or squared page and they all go; fewer
+# must each reach past the other ink at the frame's sides.
+RULED_PAGE_LINES = 3
 # Other ink counts, for how far a line must reach, when it is at least this fraction as tall as the
 # tallest other piece.
 LINE_OTHER_HEIGHT = 0.3
@@ -446,28 +468,35 @@ def without_ruled_lines(mask):
     for band in vertical:
         rest &= ~band
     # The other ink the lines must reach past: pieces tall enough to be part of a digit, not a speck,
-    # a crumb of a line where a stroke crossed it, or a short line leaving the frame at a corner.
+    # a crumb of a line where a stroke crossed it, or a short line leaving the frame at a corner; and
+    # not running from frame to frame themselves (the page's edge, a line not found).
     labels, count = segmentation.label_components(rest)
     others, _ = segmentation.component_boxes(labels, count)
+    height, width = mask.shape
+    across = ((others[:, 0] == 0) & (others[:, 2] == width)) | ((others[:, 1] == 0) & (others[:, 3] == height))
+    others = others[~across]
     if len(others):
         tall = others[:, 3] - others[:, 1]
         others = others[tall >= LINE_OTHER_HEIGHT * tall.max()]
     lines = np.zeros(mask.shape, dtype=bool)
-    for band, low, high, axis in [(band, others[:, 0], others[:, 2], 0) for band in horizontal] + [
-        (band, others[:, 1], others[:, 3], 1) for band in vertical
-    ]:
-        covered = np.flatnonzero(band.any(axis=axis))
-        length = mask.shape[1 - axis]
-        overhang, edge = LINE_OVERHANG * length, LINE_EDGE * length
-        if len(low) == 0:
-            lines |= band
-            continue
-        # An end of the line at the frame's side must lie past the other ink; an end where the line
-        # leaves through the top or bottom of the frame (a turned page's corner) need not.
-        first_end = covered[0] <= low.min() - overhang or covered[0] > edge
-        last_end = covered[-1] >= high.max() - 1 + overhang or covered[-1] < length - 1 - edge
-        if first_end and last_end:
-            lines |= band
+    for bands, axis in ((horizontal, 0), (vertical, 1)):
+        # subtle: a ruled page's lines are many; no digit's stroke comes with others running frame
+        # to frame beside it, so only a lone line or two must show they are no stroke.
+        if len(bands) >= RULED_PAGE_LINES or len(others) == 0:
+            for band in bands:
+                lines |= band
+            bands = []
+        low, high = others[:, axis], others[:, axis + 2]
+        for band in bands:
+            covered = np.flatnonzero(band.any(axis=axis))
+            length = mask.shape[1 - axis]
+            overhang, edge = LINE_OVERHANG * length, LINE_EDGE * length
+            # An end of the line at the frame's side must lie past the other ink; an end where the line
+            # leaves through the top or bottom of the frame (a turned page's corner) need not.
+            first_end = covered[0] <= low.min() - overhang or covered[0] > edge
+            last_end = covered[-1] >= high.max() - 1 + overhang or covered[-1] < length - 1 - edge
+            if first_end and last_end:
+                lines |= band
     return mask & ~lines
 
 
@@ -490,7 +519,7 @@ def line_bands(mask):
     offsets = np.floor((rows[None, :] - slopes[:, None] * columns[None, :]) / LINE_BIN).astype(np.int64)
     offsets -= offsets.min()
     bins = int(offsets.max()) + 2
-    bands, taken = [], np.zeros(len(rows), dtype=bool)
+    bands, slopes, faded, taken = [], [], [], np.zeros(len(rows), dtype=bool)
     # Each round finds the strongest lines left; the ridge a long line leaves across neighbouring
     # slopes can hide a short one (a line leaving the frame at a corner) until the long one is taken.
     for _ in range(LINE_ROUNDS):
@@ -499,12 +528,37 @@ def line_bands(mask):
             near = ~taken & ((offsets[slope_index] == offset) | (offsets[slope_index] == offset + 1))
             if np.count_nonzero(near) < threshold:
                 continue
-            band = fitted_band(mask, runs, rows, columns, near)
-            if band is not None:
+            fit = fitted_band(mask, runs, rows, columns, near)
+            if fit is None:
+                continue
+            band, slope, regular = fit
+            # subtle: the pixels of a stroke crossing a line found already fit that line again, with
+            # the stroke's thickness; most of such a band is the line's own pixels, taken.
+            if np.mean(taken[band[rows, columns]]) > LINE_NEW_FRACTION:
+                continue
+            if regular:
                 taken |= band[rows, columns]
                 bands.append(band)
+                slopes.append(slope)
+            else:
+                faded.append((band, slope))
         if len(bands) == found:
             break
+    # A line that fades out in a shadow before one side of the frame, turns a little more than
+    # LINE_MAX_SLOPE, or has a number standing on it, is a paper line too when it runs parallel to others
+    # that reach both sides: a ruled page's lines come in a family (in a photo, converging a little).
+    irregular = []
+    for band, slope in faded:
+        if np.mean(taken[band[rows, columns]]) <= LINE_NEW_FRACTION:
+            taken |= band[rows, columns]
+            irregular.append((band, slope))
+    family = slopes + [slope for _, slope in irregular]
+    for band, slope in irregular:
+        regular = sum(abs(slope - other) <= LINE_PARALLEL for other in slopes)
+        # subtle: the line itself is in the family, once.
+        parallel = sum(abs(slope - other) <= LINE_PARALLEL for other in family) - 1
+        if regular >= 1 and parallel >= LINE_FAMILY:
+            bands.append(band)
     return bands
 
 
@@ -529,13 +583,16 @@ def hough_peaks(offsets, bins, threshold):
 
 
 def fitted_band(mask, runs, rows, columns, near):
-    """The thin pixels along the straight line through the ``near`` ones of ``rows``, ``columns``, or None.
+    """The thin pixels along the line through the ``near`` ones of ``rows``, ``columns``; None if no paper line.
 
     The line is fitted by least squares to the near pixels, then again to all the thin pixels close
     to that fit (``LINE_FITS`` times), so that a digit's thin stroke beside it does not tilt it and
-    the whole line is found; its thickness is the median vertical run of its pixels. It must run from
-    frame to frame (within ``LINE_EDGE``), at least ``LINE_MIN_LENGTH`` of the width, and have ink on
-    ``LINE_MIN_SPAN`` of its columns (digits it crosses interrupt it), or it is no paper line.
+    the whole line is found; its thickness is the median vertical run of its pixels. It must run
+    at least ``LINE_MIN_LENGTH`` of the width, have ink on ``LINE_MIN_SPAN`` of its columns (digits
+    it crosses interrupt it), and reach the frame (within ``LINE_EDGE``) at one side at least.
+    Returns ``(band, slope, regular)``: ``regular`` when it runs from frame to frame at a slope of at
+    most ``LINE_MAX_SLOPE`` on blank paper (``LINE_CLEAR``); an irregular line counts only in a family
+    of regular ones (``line_bands``).
     """
     height, width = mask.shape
     thickness = float(np.median(runs[rows[near], columns[near]]))
@@ -545,7 +602,7 @@ def fitted_band(mask, runs, rows, columns, near):
             return None
         slope, intercept = np.polyfit(columns[close], rows[close], 1)
         close = np.abs(rows - (slope * columns + intercept)) <= thickness + 1
-    if abs(slope) > LINE_MAX_SLOPE:
+    if abs(slope) > LINE_MAX_SLOPE + LINE_PARALLEL:
         return None
     centre = slope * np.arange(width) + intercept
     in_frame = np.flatnonzero((centre >= 0) & (centre < height))
@@ -562,11 +619,8 @@ def fitted_band(mask, runs, rows, columns, near):
     )
     covered = np.flatnonzero(window.any(axis=0))
     edge = LINE_EDGE * width
-    if (
-        len(covered) < LINE_MIN_SPAN * len(in_frame)
-        or covered[0] > in_frame[0] + edge
-        or covered[-1] < in_frame[-1] - edge
-    ):
+    reaches = (covered[0] <= in_frame[0] + edge, covered[-1] >= in_frame[-1] - edge)
+    if len(covered) < LINE_MIN_SPAN * len(in_frame) or not any(reaches):
         return None
     # A paper line lies on blank paper: along most of it, just above and just below is no ink (a
     # stripe of a texture or of noise has ink all around).
@@ -575,11 +629,12 @@ def fitted_band(mask, runs, rows, columns, near):
     below = np.round(centre[covered] + probe).astype(np.int64)
     blank_above = (above < 0) | ~mask[np.clip(above, 0, height - 1), covered]
     blank_below = (below >= height) | ~mask[np.clip(below, 0, height - 1), covered]
-    if np.mean(blank_above & blank_below) < LINE_CLEAR:
+    clear = np.mean(blank_above & blank_below)
+    if clear < LINE_FAMILY_CLEAR:
         return None
     band = np.zeros(mask.shape, dtype=bool)
     band[top:bottom] = window
-    return band
+    return band, slope, all(reaches) and abs(slope) <= LINE_MAX_SLOPE and clear >= LINE_CLEAR
 
 
 def vertical_runs(mask):
@@ -603,12 +658,13 @@ def without_stray_marks(pieces):
     A mark is smaller than ``STRAY_HEIGHT`` of the tallest piece and at least ``STRAY_GAP`` of its
     height away from every piece that is not. A mark stacked above or below a digit was merged into
     it by ``segmentation``; it is cut off first, at a gap of blank rows that long. Marks are told
-    from digits only among strokes: next to a solid shape (a photo of objects), nothing is dropped.
+    from digits only among strokes: where solid shapes are ``SOLID_SHARE`` of the tall pieces (a photo
+    of objects), nothing is dropped.
     """
     cut = [part for piece in pieces for part in without_far_rows(piece)]
     tallest = max((piece.box.height for piece in cut), default=0)
     digits = [piece for piece in cut if piece.box.height >= STRAY_HEIGHT * tallest]
-    if any(is_solid(piece) for piece in digits):
+    if sum(is_solid(piece) for piece in digits) >= SOLID_SHARE * len(digits):
         return pieces
     if len(cut) < 2:
         return cut
@@ -621,7 +677,11 @@ def without_stray_marks(pieces):
 
 
 def without_far_rows(piece):
-    """The piece, or its tallest part alone when a much smaller part lies far above or below it."""
+    """The piece, or the pieces of its tallest part alone when a much smaller part lies far above or below it.
+
+    A dash above a number, overlapping two of its digits, merged them into one piece; without it,
+    they are grouped again (``segmentation.group_digits``).
+    """
     box = piece.box
     inked = np.flatnonzero(piece.members[box.top : box.bottom, box.left : box.right].any(axis=1))
     gaps = np.diff(inked) - 1
@@ -636,16 +696,16 @@ def without_far_rows(piece):
     members = np.zeros(piece.members.shape, dtype=bool)
     rows = slice(box.top + start, box.top + end)
     members[rows] = piece.members[rows]
-    return [segmentation.Piece(segmentation.bounding_box(members), members)]
+    return segmentation.group_digits(members)
 
 
 def is_solid(piece):
-    """True when the piece's ink fills more than ``SOLID_FILL`` of its box: a shape, not pen strokes."""
+    """True when the piece's ink fills more than ``SOLID_FILL`` of its box (``SOLID_BAR_FILL`` for a long bar):
+    a shape, not pen strokes."""
     box = piece.box
-    return (
-        np.count_nonzero(piece.members[box.top : box.bottom, box.left : box.right])
-        > SOLID_FILL * box.width * box.height
-    )
+    fill = np.count_nonzero(piece.members[box.top : box.bottom, box.left : box.right]) / (box.width * box.height)
+    elongated = max(box.width, box.height) > SOLID_MAX_ELONGATION * min(box.width, box.height)
+    return fill > (SOLID_BAR_FILL if elongated else SOLID_FILL)
 
 
 def box_distance(first, second):
