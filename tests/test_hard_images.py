@@ -176,10 +176,53 @@ def test_only_ink_along_a_whole_row_and_column_of_its_box_is_a_frame(rows, frame
         (["#.#", "...", "##.", "...", ".##", "...", "#.#"], True),  # letters of four lines stacked
         (["###", "#..", "...", "#..", "###", "..#", "###"], False),  # a 5 whose flag floats: two bands
         (["#.#", "###", "..#", "..#"], False),  # a 4 in one piece
+        # A column of tick labels, 10 bands each far shorter than a tenth of the piece.
+        ((["##", "##", "..", "..", "..", "..", "..", "..", "..", "..", "..", ".."] * 10)[:-10], True),
     ],
 )
 def test_a_piece_stacked_from_three_or_more_bands_is_lines_of_text(rows, lines):
     assert segmentation.is_lines_of_text(mask_of(rows)) is lines
+
+
+def ellipse(width, height, ring=None):
+    """A 28x28 mask of a filled ellipse ``width`` by ``height`` pixels centred in it, or a ring ``ring`` pixels wide."""
+    rows, columns = np.indices((28, 28)) + 0.5
+    distance = ((columns - 14) / (width / 2)) ** 2 + ((rows - 14) / (height / 2)) ** 2
+    if ring is None:
+        return distance <= 1
+    inner = ((columns - 14) / (width / 2 - ring)) ** 2 + ((rows - 14) / (height / 2 - ring)) ** 2
+    return (distance <= 1) & (inner > 1)
+
+
+def bar(width):
+    mask = np.zeros((28, 28), bool)
+    mask[4:24, 14 - width // 2 : 14 - width // 2 + width] = True
+    return mask
+
+
+@pytest.mark.parametrize(
+    "mask, solid",
+    [
+        (ellipse(20, 10), True),  # a disc seen at a slant
+        (ellipse(14, 20), True),  # an egg
+        (bar(8), True),  # a painted bar
+        (ellipse(14, 20, ring=3), False),  # a 0 drawn with a marker
+        (bar(3), False),  # a 1
+        (bar(4), False),  # a thick 1
+        (ellipse(7, 20), False),  # a thicker 1, its ends round
+    ],
+)
+def test_filled_shapes_are_solid_and_pen_strokes_are_not(mask, solid):
+    assert segmentation.is_solid(mask) is solid
+
+
+def test_a_filled_shape_is_uncertain_however_sure_the_model_is():
+    disc = PIL.Image.new("L", (300, 200), 230)
+    PIL.ImageDraw.Draw(disc).ellipse((70, 50, 230, 150), fill=40)  # no wider than a digit may be
+    assert recognition.recognize(np.asarray(disc), SureReader()).uncertain
+    one = PIL.Image.new("L", (300, 200), 230)
+    PIL.ImageDraw.Draw(one).line([(150, 30), (140, 170)], fill=40, width=14)
+    assert not recognition.recognize(np.asarray(one), SureReader()).uncertain
 
 
 class SureReader:
@@ -216,6 +259,17 @@ def test_a_plots_framed_axes_are_no_digit():
     assert segmentation.find_digits(mask, 160) == []
 
 
+def test_a_plots_axes_between_its_title_and_tick_labels_are_no_digit():
+    mask = np.zeros((140, 180), bool)
+    mask[5:12, 40:140] = True  # the title
+    mask[20:111, 20] = mask[20:111, 169] = mask[20, 20:170] = mask[110, 20:170] = True  # the axes' frame
+    mask[113:123, 12:22] = mask[113:123, 90:100] = mask[113:123, 165:175] = True  # tick labels, past the frame
+    columns = np.arange(25, 165)
+    mask[(65 + 30 * np.sin(columns / 15)).astype(int), columns] = True  # a curve
+    assert segmentation.is_framed(mask)
+    assert segmentation.find_digits(mask, 180) == []
+
+
 def test_denoise_keeps_a_steep_antialiased_1_pixel_line_whole():
     # Where a steep anti-aliased line falls between two pixels, both are half-strength and nearer
     # the median than the line: the line's own pixels then come in dashes, which must still count as a line.
@@ -226,3 +280,37 @@ def test_denoise_keeps_a_steep_antialiased_1_pixel_line_whole():
     assert np.count_nonzero(np.abs(cleaned[line] - grey[line]) < 1e-6) >= 0.93 * np.count_nonzero(line)
     _, mask = ink.extract_ink(cleaned)
     assert segmentation.label_components(mask)[1] == 1
+
+
+class UprightReader:
+    """A stand-in model sure of a 1 when shown an upright stroke and torn between 2 and 7 when it leans."""
+
+    path = "upright.keras"
+
+    def __init__(self):
+        self.shown = []
+
+    def predict(self, images):
+        self.shown.extend(images)
+        probabilities = np.full((len(images), 10), 0.01, np.float32)
+        for row, image in zip(probabilities, images):
+            if abs(normalize.slant(image)) < 0.1:
+                row[1] = 0.91
+            else:
+                row[2], row[7] = 0.5, 0.41
+        return probabilities
+
+
+@pytest.mark.parametrize("degrees", [0, 20, -30])
+def test_an_unsure_leaning_digit_is_read_again_upright_and_stays_uncertain(degrees):
+    picture = PIL.Image.new("L", (200, 200), 255)
+    PIL.ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=12)
+    picture = picture.rotate(degrees, resample=PIL.Image.Resampling.BICUBIC, fillcolor=255)
+    reader = UprightReader()
+    result = recognition.recognize(np.asarray(picture), reader)
+    assert result.prediction == "1"
+    (digit,) = result.digits
+    assert digit.stood_upright is (degrees != 0) and digit.uncertain is (degrees != 0)
+    assert abs(normalize.slant(digit.image)) < 0.1
+    # A sure digit is read once; an unsure one twice, upright the second time.
+    assert len(reader.shown) == (1 if degrees == 0 else 2)

@@ -142,6 +142,50 @@ def test_thin_strokes_are_thickened_and_fat_ones_thinned():
     np.testing.assert_array_equal(normalize.even_out_strokes(normal, normal > 0.5), normal)
 
 
+def leaning_stroke(lean):
+    """A 28x28 input of a 3-pixel stroke from row 4 to row 23 whose column moves ``lean`` pixels per row down."""
+    digit = np.zeros((28, 28), np.float32)
+    for row in range(4, 24):
+        left = int(round(14 + lean * (row - 14)))
+        digit[row, left - 1 : left + 2] = 1.0
+    return digit
+
+
+def test_slant_is_the_second_moments_ratio():
+    digit = leaning_stroke(-0.5)
+    # mu11 / mu02 summed pixel by pixel, the way OpenCV's moments define them.
+    pixels = [(row, column, digit[row, column]) for row in range(28) for column in range(28) if digit[row, column]]
+    total = sum(value for _, _, value in pixels)
+    row_mean = sum(row * value for row, _, value in pixels) / total
+    column_mean = sum(column * value for _, column, value in pixels) / total
+    mu11 = sum((row - row_mean) * (column - column_mean) * value for row, column, value in pixels)
+    mu02 = sum((row - row_mean) ** 2 * value for row, _, value in pixels)
+    assert normalize.slant(digit) == pytest.approx(mu11 / mu02, rel=1e-6)
+    assert normalize.slant(digit) == pytest.approx(-0.5, abs=0.02)
+
+
+@pytest.mark.parametrize("lean", [-0.6, -0.4, 0.4, 0.6])
+def test_a_leaning_stroke_is_stood_upright_and_framed_like_mnist(lean):
+    upright = normalize.deslanted(leaning_stroke(lean))
+    assert abs(normalize.slant(upright)) < 0.05
+    rows, columns = np.nonzero(upright > 0.5)
+    assert rows.max() - rows.min() + 1 in (20, 21) and columns.max() - columns.min() + 1 <= 5
+    total = upright.sum()
+    row_centre = (np.arange(28) * upright.sum(axis=1)).sum() / total
+    column_centre = (np.arange(28) * upright.sum(axis=0)).sum() / total
+    # Whole-pixel placement puts the centre of mass within half a pixel of (14, 14).
+    assert abs(row_centre - 14) <= 0.51 and abs(column_centre - 14) <= 0.51
+
+
+def test_an_upright_digit_and_a_flat_dash_are_left_as_they_are():
+    upright = leaning_stroke(0.0)
+    assert normalize.deslanted(upright) is upright
+    dash = np.zeros((28, 28), np.float32)
+    dash[13:15, 4:24] = 1.0
+    dash[12, 4:8] = 1.0  # lying nearly flat: a slant far past MAX_SLANT
+    assert normalize.deslanted(dash) is dash
+
+
 def test_otsu_separates_two_modes():
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(0.2, 0.03, 5000), rng.normal(0.8, 0.03, 1000)]).clip(0, 1)

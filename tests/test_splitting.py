@@ -33,10 +33,10 @@ class RingReader:
         return np.array(rows, dtype=np.float32)
 
 
-def ring(mask, centre_column):
-    """Draw a ring 40 rows tall and 26 columns wide, 4 pixels thick, centred at ``centre_column``."""
+def ring(mask, centre_column, half_width=13):
+    """Draw a ring 40 rows tall, ``2 * half_width`` columns wide and about 4 pixels thick at ``centre_column``."""
     rows, columns = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
-    distance = ((rows - 24) / 20) ** 2 + ((columns - centre_column) / 13) ** 2
+    distance = ((rows - 24) / 20) ** 2 + ((columns - centre_column) / half_width) ** 2
     mask |= (distance <= 1.0) & (distance >= 0.62)
 
 
@@ -109,6 +109,80 @@ def test_a_narrow_piece_or_a_solid_one_is_not_tried():
     assert not splitting.is_handwriting(piece_of(narrow))
     assert not splitting.is_handwriting(piece_of(solid))
     assert splitting.is_handwriting(piece_of(two_touching_zeros()))
+
+
+class UnsureReader:
+    """A stand-in model unsure of everything: a 0 and a 6 nearly tied, whatever it is shown."""
+
+    def predict(self, images):
+        row = np.array([0.3, 0.02, 0.02, 0.02, 0.02, 0.02, 0.26, 0.02, 0.02, 0.3], np.float32)
+        row[9] = 0.04
+        row[1] = 0.28
+        return np.tile(row / row.sum(), (len(images), 1))
+
+
+def test_a_piece_too_wide_for_any_digit_is_cut_even_when_its_parts_read_unsurely():
+    mask = np.zeros((48, 140), bool)
+    for centre in (16, 42, 68, 94, 120):
+        ring(mask, centre)
+    (piece,) = segmentation.find_digits(mask, 140)
+    assert piece.box.width > splitting.MAX_PART_ASPECT * piece.box.height
+    reader = UnsureReader()
+    pieces, inputs = splitting.split_touching(strokes_of(mask), [piece], inputs_of(mask, [piece]), reader)
+    assert len(pieces) == len(inputs) >= 2
+    # Every part is read unsurely, so recognition marks it uncertain.
+    assert max(splitting.margin(row) for row in reader.predict(np.array(inputs))) < splitting.SPLIT_MIN_MARGIN
+    np.testing.assert_array_equal(sum(part.members.astype(int) for part in pieces), mask.astype(int))
+
+
+def test_a_piece_that_could_be_one_digit_stays_whole_when_its_parts_read_unsurely():
+    mask = two_touching_zeros()
+    piece = piece_of(mask)
+    assert (
+        splitting.SPLIT_MIN_ASPECT * piece.box.height <= piece.box.width <= splitting.MAX_PART_ASPECT * piece.box.height
+    )
+    image = np.zeros((28, 28), np.float32)
+    pieces, inputs = splitting.split_touching(strokes_of(mask), [piece], [image], UnsureReader())
+    assert pieces == [piece] and inputs[0] is image
+
+
+def two_overlapping_zeros():
+    """Two narrow rings overlapping by a stroke: together about as wide as tall, like a "00" written tightly."""
+    mask = np.zeros((48, 50), bool)
+    ring(mask, 14, half_width=11)
+    ring(mask, 34, half_width=11)
+    return mask
+
+
+def test_a_nearly_square_piece_read_unsurely_is_cut_when_its_parts_read_surely():
+    mask = two_overlapping_zeros()
+    (piece,) = segmentation.find_digits(mask, 50)
+    assert (
+        splitting.SQUARE_MIN_ASPECT * piece.box.height
+        <= piece.box.width
+        < splitting.SPLIT_MIN_ASPECT * piece.box.height
+    )
+    pieces, inputs = splitting.split_touching(strokes_of(mask), [piece], inputs_of(mask, [piece]), RingReader())
+    assert len(pieces) == 2
+    np.testing.assert_array_equal(pieces[0].members | pieces[1].members, mask)
+
+
+def test_a_nearly_square_piece_is_not_cut_into_parts_read_only_fairly_surely():
+    mask = two_overlapping_zeros()
+    piece = piece_of(mask)
+
+    class FairReader(RingReader):
+        """The ring reader, but its sure readings have a margin of 0.6: below SQUARE_SPLIT_MARGIN."""
+
+        def predict(self, images):
+            rows = super().predict(images)
+            sure = rows[:, 0] > 0.5
+            rows[sure] = [0.7, 0.1] + [0.2 / 8] * 8
+            return rows
+
+    image = np.zeros((28, 28), np.float32)
+    pieces, inputs = splitting.split_touching(strokes_of(mask), [piece], [image], FairReader())
+    assert pieces == [piece] and inputs[0] is image
 
 
 def test_cut_paths_slip_between_overlapping_strokes():

@@ -83,6 +83,10 @@ class DigitReading:
     image: np.ndarray
     # One of more pieces than a line of digits holds, or of an image with lines of text: a page, a texture.
     crowded: bool = False
+    # Read unsure as it came and read again stood upright (``_upright_where_unsure``), ``image`` then
+    # the upright input. It stays uncertain: calling the upright readings sure made MNIST's sure test
+    # digits right 99.69% of the time instead of 99.71%, and named shapes in pictures without digits.
+    stood_upright: bool = False
 
     @property
     def digit(self):
@@ -99,18 +103,19 @@ class DigitReading:
 
     @property
     def digit_shaped(self):
-        """Shaped like a handwritten digit: no wider or fuller than MNIST's widest and fullest, and no frame."""
-        filled = np.count_nonzero(self.image > INK_LEVEL) / self.image.size
+        """Shaped like a handwritten digit: no wider or fuller than MNIST's, no frame, no filled shape."""
+        inked = self.image > INK_LEVEL
         return (
             self.box.width <= MAX_DIGIT_ASPECT * self.box.height
-            and filled <= MAX_INK_FRACTION
-            and not segmentation.is_framed(self.image > INK_LEVEL)
+            and np.count_nonzero(inked) <= MAX_INK_FRACTION * inked.size
+            and not segmentation.is_framed(inked)
+            and not segmentation.is_solid(inked)
         )
 
     @property
     def uncertain(self):
         """True when the model hesitates between two digits, or the piece is hardly a digit at all."""
-        return self.margin < UNCERTAIN_MARGIN or self.crowded or not self.digit_shaped
+        return self.margin < UNCERTAIN_MARGIN or self.crowded or self.stood_upright or not self.digit_shaped
 
     def as_json(self):
         return {
@@ -364,16 +369,45 @@ def _predict_pending(pending, predictor):
     size = config.IMAGE_SIZE
     stacked = np.concatenate(inputs) if inputs else np.zeros((0, size, size), np.float32)
     probabilities = predictor.predict(stacked) if len(stacked) else np.zeros((0, config.NUM_CLASSES), np.float32)
+    stacked, probabilities, stood_upright = _upright_where_unsure(stacked, probabilities, predictor)
     start = 0
     for entry in pending:
         if entry.error is not None:
             yield Reading(entry.path, error=entry.error, model=predictor.path)
             continue
-        rows = probabilities[start : start + len(entry.inputs)]
-        start += len(entry.inputs)
+        end = start + len(entry.inputs)
         crowded = entry.among_text or len(entry.inputs) > MAX_DIGITS
-        digits = [DigitReading(*digit, crowded=crowded) for digit in zip(rows, entry.boxes, entry.inputs)]
+        readings = zip(probabilities[start:end], entry.boxes, stacked[start:end], stood_upright[start:end].tolist())
+        digits = [DigitReading(*digit, crowded=crowded, stood_upright=upright) for *digit, upright in readings]
+        start = end
         yield Reading(entry.path, digits, model=predictor.path)
+
+
+def _upright_where_unsure(inputs, probabilities, predictor):
+    """Read each uncertain digit again stood upright; return the inputs, readings and which were stood upright.
+
+    A digit turned 15 to 30 degrees leans further than most of MNIST's, and a hooked 1 leaning that
+    far looks like a 2 or a 7 to the model. For a digit read with a margin below
+    ``UNCERTAIN_MARGIN`` its slant is undone (``normalize.deslanted``) and the model asked again; the
+    upright input is kept when the model reads it more surely. Sure digits, nearly all of them, are
+    not read twice, so an upright digit costs nothing and a slanted one that is read surely stays as
+    MNIST's writers slanted it. A digit ``deslanted`` leaves as it is gets its first reading again,
+    which ``predictor`` (a ``_RememberingPredictor``) answers from memory.
+    """
+    ordered = np.sort(probabilities, axis=1)
+    margins = ordered[:, -1] - ordered[:, -2]
+    unsure = np.flatnonzero(margins < UNCERTAIN_MARGIN)
+    stood_upright = np.zeros(len(inputs), dtype=bool)
+    if len(unsure) == 0:
+        return inputs, probabilities, stood_upright
+    upright = np.array([normalize.deslanted(inputs[index]) for index in unsure], dtype=np.float32)
+    again = predictor.predict(upright)
+    ordered_again = np.sort(again, axis=1)
+    surer = ordered_again[:, -1] - ordered_again[:, -2] > margins[unsure]
+    kept = unsure[surer]
+    inputs, probabilities = inputs.copy(), probabilities.copy()
+    inputs[kept], probabilities[kept], stood_upright[kept] = upright[surer], again[surer], True
+    return inputs, probabilities, stood_upright
 
 
 # What every task of a pool process shares, (single, predictor), set when the process starts.

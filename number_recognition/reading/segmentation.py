@@ -38,11 +38,28 @@ DASH_MAX_STROKES = 2.5
 # them 1s whose box is the stroke itself, narrower than FRAME_MIN_ASPECT times their height.
 FULL_SIDE = 0.95
 FRAME_MIN_ASPECT = 0.45
+# Ink wider than SOLID_MIN_ASPECT times its height whose strokes are wider than SOLID_STROKE_FRACTION
+# of its height is a filled shape (a disc, a polygon): of MNIST's 70,000 digits none is, the thickest
+# reaching 0.56. Narrower ink is a 1, as thick as its box allows; but a painted bar wider than
+# BAR_MAX_WIDTH of 28 pixels fills its box whole, where a pen's 1 that wide misses its box's corners:
+# none of MNIST's fills BAR_FILL of it, raw or through the reader (the fullest, 94%).
+SOLID_MIN_ASPECT = 0.5
+SOLID_STROKE_FRACTION = 0.6
+BAR_FILL = 0.97
+BAR_MAX_WIDTH = 4
+# A box drawn round other ink (a plot's axes, with its title above and tick labels below them): ink
+# along FRAME_LINE of the width in two rows at least half the height apart and along FRAME_LINE of the
+# height in two columns at least half the width apart, the box at most FRAME_MAX_FILL ink. Of MNIST's
+# 70,000 digits none is: the squarest 0s and 8s that have such rows and columns are 44% ink or more.
+FRAME_LINE = 0.75
+FRAME_MAX_FILL = 0.3
 # A piece stacked from this many bands of ink, one above the other with blank rows between, each at
 # least TEXT_LINE_FRACTION of the piece's height, is lines of writing (a paragraph of text, whose
 # letters stack into columns): a digit in pieces has at most two (a 5 and its flag).
 TEXT_MIN_LINES = 3
 TEXT_LINE_FRACTION = 0.1
+# So is a piece of TEXT_MANY_LINES or more bands of any height: small text, many lines to the piece.
+TEXT_MANY_LINES = 5
 
 
 class Box(typing.NamedTuple):
@@ -321,11 +338,52 @@ def is_framed(mask):
     if not mask.any():
         return False
     box = bounding_box(mask)
+    inked = mask[box.top : box.bottom, box.left : box.right]
+    if is_box_drawn(inked):
+        return True
     if box.height < 3 or box.width < FRAME_MIN_ASPECT * box.height:
         return False
-    inked = mask[box.top : box.bottom, box.left : box.right]
     full_row = max(inked[0].mean(), inked[-1].mean()) >= FULL_SIDE
     return bool(full_row and max(inked[:, 0].mean(), inked[:, -1].mean()) >= FULL_SIDE)
+
+
+def is_solid(mask):
+    """True when the ink of a 28x28 ``mask`` fills its box like a painted shape rather than pen strokes.
+
+    A pen draws strokes about as wide all along, much thinner than a digit is wide; a filled ellipse,
+    a triangle or a bar in a photo is as thick as its box allows (``#`` ink)::
+
+        . # # # .      an ellipse: its "stroke" (twice its area over its outline) is 0.7 of its height,
+        # # # # #      where the ring of a 0 drawn that size has strokes about 0.2 of it.
+        . # # # .
+    """
+    if not mask.any():
+        return False
+    box = bounding_box(mask)
+    inked = mask[box.top : box.bottom, box.left : box.right]
+    if box.width > SOLID_MIN_ASPECT * box.height:
+        # stroke_width counts ink on the crop's edge as outline, as it is.
+        return bool(normalize.stroke_width(inked) > SOLID_STROKE_FRACTION * min(box.width, box.height))
+    return bool(box.width > BAR_MAX_WIDTH and inked.mean() >= BAR_FILL)
+
+
+def is_box_drawn(inked):
+    """True when a mask cropped to its ink holds the four sides of a box, hollow, wherever other ink reaches.
+
+    # # # # # # #      a plot's axes (a sketch): two rows and two columns run along most of the box,
+    . # . . . # .      while the title and the tick labels around them keep them off its sides. The
+    . # . # . # .      axes' 1-pixel lines leave a real plot's box mostly empty; a 0 drawn square
+    . # # # # # .      enough to have such rows and columns is mostly ink.
+    . . # . # . .
+    """
+    height, width = inked.shape
+    if height < 3 or width < 3 or inked.mean() > FRAME_MAX_FILL:
+        return False
+    rows = np.flatnonzero(inked.mean(axis=1) >= FRAME_LINE)
+    columns = np.flatnonzero(inked.mean(axis=0) >= FRAME_LINE)
+    return bool(
+        len(rows) and len(columns) and rows[-1] - rows[0] >= height / 2 and columns[-1] - columns[0] >= width / 2
+    )
 
 
 def is_lines_of_text(mask):
@@ -349,6 +407,8 @@ def is_lines_of_text(mask):
     # Where a band starts and ends: the changes of the row profile, padded with blank rows.
     changes = np.flatnonzero(np.diff(np.concatenate(([False], inked_rows, [False])).astype(np.int8)))
     heights = changes[1::2] - changes[::2]
+    if len(heights) >= TEXT_MANY_LINES:
+        return True
     return bool(np.count_nonzero(heights >= TEXT_LINE_FRACTION * len(inked_rows)) >= TEXT_MIN_LINES)
 
 

@@ -22,26 +22,28 @@ How ``split_touching`` reads "46" drawn in a paint app so fast that the 4's bar 
 (touching_0024 of ``bench/real_images.py --seed 2026``, with the bundled convnet)::
 
     #     #    ##       1. The piece, 138 x 105 pixels, is 1.31 times as wide as tall; the model
-    #  #  #   #            reads it as a 6 at 0.52, margin 0.30: too unsure to keep it whole.
+    #  #  #   #            reads it as a 6 at 0.34, margin 0.09: too unsure to keep it whole.
     ########  ####      2. For every column, the cheapest path from top to bottom through it at
        #  #  #    #        mid-height, crossing as little ink as it can and moving at most one
        #  #   ####         column per row, so that it can slip between strokes that overlap. The
                            valleys of that cost, at least 0.12 of the height apart, are the cuts:
                            six here, through the 4's arms, between 4 and 6, through the 6's loop.
     3. Every run of up to four neighbouring parts narrow enough to be a digit is a candidate, 23 of
-       them, and all are read in one call of the model: parts 0-4 read "4" at 0.92, parts 4-7
-       "6" at 0.92, parts 3-7 "6" at 0.93, parts 0-3 "6" at 0.52, part 4-5 "1" at 0.92, ...
+       them, and all are read in one call of the model: parts 0-4 read "4" at 0.90, parts 4-7
+       "6" at 0.91, parts 3-7 "6" at 0.92, parts 0-3 "6" at 0.47, part 4-5 "1" at 0.91, ...
     4. Each candidate scores twice its log-probability, plus a log-normal prior on its width for
        the digit read (MNIST's width-to-height ratio of each digit, for a writer whose own width is
        shared by the digits of a piece and estimated from the image's other digits), less a penalty
        when it is much shorter than the piece (a fragment), plus a bonus for each cut used, smaller
        the more ink the cut crosses. Dynamic programming over the cuts picks the best sequence:
-       "4" + "6" beats the whole (0.52, a 6 far too wide), "6" + "6" (0.52 for the first) and
+       "4" + "6" beats the whole (0.34, a 6 far too wide), "6" + "6" (0.47 for the first) and
        "4" + "1" + "0". Three or more digits in one piece are the same sum with more terms.
 
 A piece the model reads surely as one digit, at a width that digit can have, is never cut, and
-neither is one whose cut gives a digit read with a margin below ``SPLIT_MIN_MARGIN``, or one that is
-not pen strokes (a plot, a texture, a solid shape). Cuts are paths that never cross each other, so
+neither is one that is not pen strokes (a plot, a texture, a solid shape). A piece that could be one
+digit is cut only when every part reads with a margin of at least ``SPLIT_MIN_MARGIN`` (at least
+``SQUARE_SPLIT_MARGIN`` when it is nearly as narrow as a digit); a piece wider than any digit is
+always cut, and its unsure parts are marked uncertain. Cuts are paths that never cross each other, so
 the parts partition the piece's ink exactly: no pixel is lost or read twice.
 """
 
@@ -60,8 +62,17 @@ SPLIT_MIN_ASPECT = 1.1
 # Strokes of touching digits are between these fractions of the piece's height wide (MNIST's are
 # 0.10 to 0.20 of a digit; a fine pen 0.04).
 SPLIT_STROKE_RANGE = (0.03, 0.3)
-# A cut is made only when every digit it gives is read with at least this margin; otherwise the piece
-# stays whole (and, too wide for a digit, uncertain).
+# Pieces from this aspect up to SPLIT_MIN_ASPECT (two digits overlapping by a stroke or more, a "65"
+# or a "15", but also many a lone 0, 2 or 4) are tried only when the model reads them with a margin
+# below SQUARE_KEEP_MARGIN, and cut only when every part reads with a margin of at least
+# SQUARE_SPLIT_MARGIN: a lone digit read unsurely is far likelier than two read surely.
+SQUARE_MIN_ASPECT = 0.8
+SQUARE_KEEP_MARGIN = 0.3
+SQUARE_SPLIT_MARGIN = 0.8
+# A piece that could still be one digit (at most MAX_PART_ASPECT times as wide as tall) is cut only
+# when every digit it gives is read with at least this margin; otherwise it stays whole. A wider one
+# is no digit whole: it is cut as best it reads, and its unsure parts are marked uncertain (their
+# margin is below recognition.UNCERTAIN_MARGIN). Kept whole, "858388" was read "2?".
 SPLIT_MIN_MARGIN = 0.45
 # A piece read as one digit with at least this margin over the runner-up, at a width that digit can
 # have, stays whole. With the bundled convnet, 108 of the real-image bench's 116 lone digits at least
@@ -198,15 +209,20 @@ def split_touching(strokes, pieces, inputs, predictor):
     new lists of pieces and inputs, left to right; pieces that are not cut keep their input. All the
     parts of all the pieces tried are read in one call of the predictor.
     """
-    wide = [index for index, piece in enumerate(pieces) if is_handwriting(piece)]
-    if not wide:
+    wide = [index for index, piece in enumerate(pieces) if aspect(piece) >= SPLIT_MIN_ASPECT and is_handwriting(piece)]
+    square = [index for index, piece in enumerate(pieces) if SQUARE_MIN_ASPECT <= aspect(piece) < SPLIT_MIN_ASPECT]
+    if not wide and not square:
         return pieces, inputs
     probabilities = predictor.predict(np.asarray(inputs, dtype=np.float32))
     writer = writer_width(pieces, probabilities, wide)
+    # A nearly square piece is looked at closely only when the model hesitates over it: most are one digit.
+    square = [
+        index for index in square if margin(probabilities[index]) < SQUARE_KEEP_MARGIN and is_handwriting(pieces[index])
+    ]
     candidates = {
-        index: Cuts(strokes, pieces[index])
-        for index in wide
-        if not reads_as_one_digit(pieces[index], probabilities[index], writer)
+        index: Cuts(strokes, pieces[index], whole=not is_no_digit(pieces[index], probabilities[index]))
+        for index in sorted(wide + square)
+        if index in square or not reads_as_one_digit(pieces[index], probabilities[index], writer)
     }
     candidates = {index: cuts for index, cuts in candidates.items() if len(cuts.parts) > 1}
     if not candidates:
@@ -219,7 +235,8 @@ def split_touching(strokes, pieces, inputs, predictor):
             part_readings = readings[start : start + len(cuts.parts)]
             start += len(cuts.parts)
             chosen = cuts.best_parts(part_readings, writer)
-            if chosen and min(margin(part_readings[cuts.parts.index(part)]) for part in chosen) < SPLIT_MIN_MARGIN:
+            least = least_margin(piece, probabilities[index])
+            if chosen and min(margin(part_readings[cuts.parts.index(part)]) for part in chosen) < least:
                 chosen = None
         if chosen is None:
             new_pieces.append(piece)
@@ -245,7 +262,7 @@ def is_handwriting(piece):
     """
     box = piece.box
     height, width = piece.members.shape
-    if box.width < SPLIT_MIN_ASPECT * box.height or box.width == width or box.height == height:
+    if box.width < SQUARE_MIN_ASPECT * box.height or box.width == width or box.height == height:
         return False
     members = piece.members[box.top : box.bottom, box.left : box.right]
     low, high = SPLIT_STROKE_RANGE
@@ -269,8 +286,29 @@ def width_deviations(aspects, writer):
 
 def reads_as_one_digit(piece, probabilities, writer):
     """True when the model reads the piece surely as one digit, and it is not too wide for that digit."""
-    deviations = width_deviations(piece.box.width / piece.box.height, writer)[int(np.argmax(probabilities))]
+    deviations = width_deviations(aspect(piece), writer)[int(np.argmax(probabilities))]
     return margin(probabilities) >= KEEP_MARGIN and deviations <= KEEP_WIDTH_DEVIATIONS
+
+
+def aspect(piece):
+    """How many times as wide as tall the piece is."""
+    return piece.box.width / piece.box.height
+
+
+def is_no_digit(piece, probabilities):
+    """True for a piece too wide to be any one digit that the model does not read surely as one either."""
+    return aspect(piece) > MAX_PART_ASPECT and margin(probabilities) < KEEP_MARGIN
+
+
+def least_margin(piece, probabilities):
+    """The margin every digit a piece is cut into must be read with, or the piece stays whole.
+
+    A piece that is no one digit is cut however unsurely its parts read (they are marked uncertain);
+    a piece nearly as narrow as a digit only when they all read surely.
+    """
+    if is_no_digit(piece, probabilities):
+        return 0.0
+    return SPLIT_MIN_MARGIN if aspect(piece) >= SPLIT_MIN_ASPECT else SQUARE_SPLIT_MARGIN
 
 
 class Cuts:
@@ -278,10 +316,11 @@ class Cuts:
 
     ``boundaries`` holds one column per row of the piece's box for each cut, the box's edges
     included, left to right and never crossing; part ``(i, j)``, the ink between boundaries i and j,
-    is one of ``parts`` when it is narrow enough to be a digit (the whole piece always is one).
+    is one of ``parts`` when it is narrow enough to be a digit. The whole piece is one too, unless
+    ``whole`` is False: a piece that is no one digit is read only as two or more.
     """
 
-    def __init__(self, strokes, piece):
+    def __init__(self, strokes, piece, whole=True):
         box = piece.box
         self.box, self.image_shape = box, piece.members.shape
         self.members = piece.members[box.top : box.bottom, box.left : box.right]
@@ -289,7 +328,7 @@ class Cuts:
         crop = strokes[box.top : box.bottom, box.left : box.right]
         last = len(self.boundaries) - 1
         self.parts, self.boxes, inputs = [], [], []
-        # The whole piece is always one of the parts, so that no cut is always an option.
+        # The whole piece is one of the parts, so that no cut is an option, unless told it is no digit.
         spans = [(0, last)] + [
             (first, end)
             for first in range(last)
@@ -299,6 +338,8 @@ class Cuts:
         for first, end in spans:
             mask = self.mask((first, end))
             part_box = segmentation.bounding_box(mask)
+            if (first, end) == (0, last) and not whole:
+                continue
             if part_box.width > MAX_PART_ASPECT * box.height and (first, end) != (0, last):
                 continue
             self.parts.append((first, end))
