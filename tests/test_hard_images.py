@@ -212,8 +212,8 @@ def bar(width):
         (ellipse(7, 20), False),  # a thicker 1, its ends round
     ],
 )
-def test_filled_shapes_are_solid_and_pen_strokes_are_not(mask, solid):
-    assert segmentation.is_solid(mask) is solid
+def test_filled_shapes_are_painted_and_pen_strokes_are_not(mask, solid):
+    assert segmentation.is_painted(mask) is solid
 
 
 def test_a_filled_shape_is_uncertain_however_sure_the_model_is():

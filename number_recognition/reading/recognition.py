@@ -109,7 +109,7 @@ class DigitReading:
             self.box.width <= MAX_DIGIT_ASPECT * self.box.height
             and np.count_nonzero(inked) <= MAX_INK_FRACTION * inked.size
             and not segmentation.is_framed(inked)
-            and not segmentation.is_solid(inked)
+            and not segmentation.is_painted(inked)
         )
 
     @property

@@ -347,7 +347,7 @@ def is_framed(mask):
     return bool(full_row and max(inked[:, 0].mean(), inked[:, -1].mean()) >= FULL_SIDE)
 
 
-def is_solid(mask):
+def is_painted(mask):
     """True when the ink of a 28x28 ``mask`` fills its box like a painted shape rather than pen strokes.
 
     A pen draws strokes about as wide all along, much thinner than a digit is wide; a filled ellipse,
