@@ -123,3 +123,17 @@ def test_single_keeps_every_piece_as_one_digit():
 
 def test_empty_mask_has_no_digits():
     assert segmentation.group_digits(np.zeros((30, 30), bool)) == []
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        (["....", ".#..", "..#.", "...."], ["#.", ".#"]),
+        (["...", "..."], []),
+    ],
+)
+def test_cropped_keeps_the_box_of_the_ink(rows, expected):
+    mask = np.array([[character == "#" for character in row] for row in rows])
+    cropped = segmentation.cropped(mask)
+    assert ["".join("#" if value else "." for value in row) for row in cropped] == expected
+    assert cropped.size == (0 if not expected else len(expected) * len(expected[0]))

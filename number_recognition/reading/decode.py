@@ -109,6 +109,15 @@ def read_image_bytes(path):
         raise ImageError(f"cannot read this file ({error.strerror})") from None
 
 
+def import_decoders():
+    """Import Pillow's decoders of the common formats now rather than at the first image opened.
+
+    Pillow imports them at its first ``open``; a pool process forked afterwards then has them
+    already instead of spending tens of milliseconds of its first task importing them again.
+    """
+    PIL.Image.preinit()
+
+
 def open_image(source):
     """Decode an image (a file path, or the file's bytes) with Pillow, EXIF orientation applied.
 

@@ -46,8 +46,9 @@ def stroke_width(mask):
     The boundary is the mask's pixels that are not interior; a pixel is interior when it and its
     four neighbours are all in the mask, which no pixel on the image's edge is.
     """
-    centre = mask[1:-1, 1:-1]
-    interior = centre & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    interior = mask[1:-1, 1:-1] & mask[:-2, 1:-1]
+    for neighbour in (mask[2:, 1:-1], mask[1:-1, :-2], mask[1:-1, 2:]):
+        np.logical_and(interior, neighbour, out=interior)
     area = np.count_nonzero(mask)
     return 2.0 * area / max(area - np.count_nonzero(interior), 1)
 
@@ -213,7 +214,9 @@ def _scaled(image, longer_side):
     np.minimum(resized, 1.0, out=resized)
     peak = float(resized.max())
     # Scaling down thin strokes dims them; MNIST's strokes reach full intensity.
-    return resized / peak if peak > 0 else resized
+    if peak > 0:
+        resized /= peak
+    return resized
 
 
 def grow_mask(mask):

@@ -87,6 +87,12 @@ class DigitReading:
     # the upright input. It stays uncertain: calling the upright readings sure made MNIST's sure test
     # digits right 99.69% of the time instead of 99.71%, and named shapes in pictures without digits.
     stood_upright: bool = False
+    # True when the model hesitates between two digits, or the piece is hardly a digit at all. Judged
+    # once, where the reading is made (in a pool process for a folder), not each time it is looked at.
+    uncertain: bool = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        self.uncertain = self.margin < UNCERTAIN_MARGIN or self.crowded or self.stood_upright or not self.digit_shaped
 
     @property
     def digit(self):
@@ -104,18 +110,13 @@ class DigitReading:
     @property
     def digit_shaped(self):
         """Shaped like a handwritten digit: no wider or fuller than MNIST's, no frame, no filled shape."""
+        if self.box.width > MAX_DIGIT_ASPECT * self.box.height:
+            return False
         inked = self.image > INK_LEVEL
-        return (
-            self.box.width <= MAX_DIGIT_ASPECT * self.box.height
-            and np.count_nonzero(inked) <= MAX_INK_FRACTION * inked.size
-            and not segmentation.is_framed(inked)
-            and not segmentation.is_painted(inked)
-        )
-
-    @property
-    def uncertain(self):
-        """True when the model hesitates between two digits, or the piece is hardly a digit at all."""
-        return self.margin < UNCERTAIN_MARGIN or self.crowded or self.stood_upright or not self.digit_shaped
+        if np.count_nonzero(inked) > MAX_INK_FRACTION * inked.size:
+            return False
+        inked = segmentation.cropped(inked)
+        return not segmentation.is_framed(inked) and not segmentation.is_painted(inked)
 
     def as_json(self):
         return {
@@ -535,6 +536,9 @@ def recognize_many(sources, predictor, single=False, batch_size=config.PREDICT_B
         return
     # Only the pool needs threadpoolctl, so reading one image does not import it.
     import threadpoolctl
+
+    # Imported here once, not by every process at its first image.
+    decode.import_decoders()
 
     # The pool has a process per core, so BLAS threads would only fight over the cores (OpenBLAS'
     # idle threads even spin): every process predicts on one thread. subtle: the pool's processes are

@@ -140,7 +140,10 @@ def _union_labels_in_python(count, first, second):
             one = parent[one]
         while parent[other] != other:
             other = parent[other]
-        parent[max(one, other)] = min(one, other)
+        if one < other:
+            parent[other] = one
+        else:
+            parent[one] = other
     # A node's parent is smaller than it, so in increasing order each parent already points at its root.
     for node in range(count):
         parent[node] = parent[parent[node]]
@@ -327,28 +330,33 @@ def is_dash(mask):
     return height <= DASH_MAX_STROKES * normalize.stroke_width(mask)
 
 
-def is_framed(mask):
-    """True when the ink of ``mask`` runs along a whole horizontal and a whole vertical side of its box.
+def cropped(mask):
+    """``mask`` cropped to the box of its True pixels (empty when it has none)."""
+    if not mask.any():
+        return mask[:0, :0]
+    box = bounding_box(mask)
+    return mask[box.top : box.bottom, box.left : box.right]
+
+
+def is_framed(inked):
+    """True when the ink of a mask ``cropped`` to it runs along a whole horizontal and a whole vertical side.
 
     # # # # # #      the corner of a plot's axes: its left and bottom sides are full;
     # . . # . .      a 7's bar fills the top side, but no side column runs its whole height
     # . . # . .
     # # # # # #
     """
-    if not mask.any():
-        return False
-    box = bounding_box(mask)
-    inked = mask[box.top : box.bottom, box.left : box.right]
     if is_box_drawn(inked):
         return True
-    if box.height < 3 or box.width < FRAME_MIN_ASPECT * box.height:
+    height, width = inked.shape
+    if height < 3 or width < FRAME_MIN_ASPECT * height:
         return False
     full_row = max(inked[0].mean(), inked[-1].mean()) >= FULL_SIDE
     return bool(full_row and max(inked[:, 0].mean(), inked[:, -1].mean()) >= FULL_SIDE)
 
 
-def is_painted(mask):
-    """True when the ink of a 28x28 ``mask`` fills its box like a painted shape rather than pen strokes.
+def is_painted(inked):
+    """True when the ink of a 28x28 mask, ``cropped`` to it, fills its box like a painted shape rather than pen strokes.
 
     A pen draws strokes about as wide all along, much thinner than a digit is wide; a filled ellipse,
     a triangle or a bar in a photo is as thick as its box allows (``#`` ink)::
@@ -357,14 +365,13 @@ def is_painted(mask):
         # # # # #      where the ring of a 0 drawn that size has strokes about 0.2 of it.
         . # # # .
     """
-    if not mask.any():
+    height, width = inked.shape
+    if height == 0:
         return False
-    box = bounding_box(mask)
-    inked = mask[box.top : box.bottom, box.left : box.right]
-    if box.width > SOLID_MIN_ASPECT * box.height:
+    if width > SOLID_MIN_ASPECT * height:
         # stroke_width counts ink on the crop's edge as outline, as it is.
-        return bool(normalize.stroke_width(inked) > SOLID_STROKE_FRACTION * min(box.width, box.height))
-    return bool(box.width > BAR_MAX_WIDTH and inked.mean() >= BAR_FILL)
+        return bool(normalize.stroke_width(inked) > SOLID_STROKE_FRACTION * min(width, height))
+    return bool(width > BAR_MAX_WIDTH and inked.mean() >= BAR_FILL)
 
 
 def is_box_drawn(inked):

@@ -52,6 +52,7 @@ import math
 import numpy as np
 
 from number_recognition import config
+from number_recognition.reading import ink
 from number_recognition.reading import normalize
 from number_recognition.reading import segmentation
 
@@ -214,11 +215,13 @@ def split_touching(strokes, pieces, inputs, predictor):
     if not wide and not square:
         return pieces, inputs
     probabilities = predictor.predict(np.asarray(inputs, dtype=np.float32))
-    writer = writer_width(pieces, probabilities, wide)
     # A nearly square piece is looked at closely only when the model hesitates over it: most are one digit.
     square = [
         index for index in square if margin(probabilities[index]) < SQUARE_KEEP_MARGIN and is_handwriting(pieces[index])
     ]
+    if not wide and not square:
+        return pieces, inputs
+    writer = writer_width(pieces, probabilities, wide)
     candidates = {
         index: Cuts(strokes, pieces[index], whole=not is_no_digit(pieces[index], probabilities[index]))
         for index in sorted(wide + square)
@@ -275,7 +278,7 @@ def writer_width(pieces, probabilities, wide):
     for index, (piece, row) in enumerate(zip(pieces, probabilities)):
         if index not in wide and margin(row) >= WRITER_MARGIN:
             offsets.append(math.log(piece.box.width / piece.box.height) - MEAN_LOG_ASPECT[int(np.argmax(row))])
-    return float(np.median(offsets)) if offsets else 0.0
+    return float(ink.median(np.array(offsets))) if offsets else 0.0
 
 
 def width_deviations(aspects, writer):
@@ -636,7 +639,7 @@ def fitted_band(mask, runs, rows, columns, near):
     of regular ones (``line_bands``).
     """
     height, width = mask.shape
-    thickness = float(np.median(runs[rows[near], columns[near]]))
+    thickness = float(ink.median(runs[rows[near], columns[near]]))
     close = near
     for _ in range(LINE_FITS):
         if np.count_nonzero(close) < 2 or np.ptp(columns[close]) == 0:
