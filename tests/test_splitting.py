@@ -199,6 +199,30 @@ def test_cut_paths_slip_between_overlapping_strokes():
     assert min(crossings[1:-1]) < 1.0
 
 
+def test_straight_cuts_lean_with_the_strokes_they_part():
+    # Two bars leaning 0.4 columns per row, overlapping in columns, joined at mid-height by a bridge
+    # as thick as a stroke: a line leaning with them parts them, crossing the bridge alone.
+    first, second = np.zeros((40, 50), bool), np.zeros((40, 50), bool)
+    for row in range(40):
+        lean = round(0.4 * (row - 20))
+        first[row, 14 + lean : 18 + lean] = True
+        second[row, 28 + lean : 32 + lean] = True
+    mask = first | second
+    mask[18:22, 18:28] = True
+    columns = np.arange(50)
+
+    def parts_them(cut):
+        return not (first & (columns >= cut[:, None])).any() and not (second & (columns < cut[:, None])).any()
+
+    assert any(parts_them(cut) for cut in splitting.line_cuts(mask, limit=4 * normalize.stroke_width(mask)))
+    # cut_boundaries keeps such a cut, ordered by the ink left of it, crossing about a stroke width of ink.
+    boundaries, crossings = splitting.cut_boundaries(mask)
+    lefts = [np.count_nonzero(mask & (columns < cut[:, None])) for cut in boundaries]
+    assert lefts == sorted(lefts)
+    parting = [index for index, cut in enumerate(boundaries) if parts_them(cut)]
+    assert parting and min(crossings[index] for index in parting) <= 1.5
+
+
 @hypothesis.settings(deadline=None, max_examples=60)
 @hypothesis.given(
     mask=hypothesis.extra.numpy.arrays(
@@ -217,9 +241,13 @@ def test_splitting_never_loses_or_invents_ink(mask, seed):
             return rng.dirichlet(np.full(10, 0.3), size=len(images)).astype(np.float32)
 
     piece = piece_of(mask)
-    cuts = splitting.Cuts(strokes_of(mask), piece)
-    # Neighbouring parts between consecutive boundaries partition the piece's ink exactly...
-    total = sum(cuts.mask((index, index + 1)).astype(int) for index in range(len(cuts.boundaries) - 1))
+    # A piece read as no one digit is cut along paths and straight lines both.
+    cuts = splitting.Cuts(strokes_of(mask), piece, whole=False)
+    # Any chain of parts from the left edge to the right one partitions the piece's ink exactly...
+    last, chain = len(cuts.boundaries) - 1, [0]
+    while chain[-1] != last:
+        chain.append(int(rng.choice([end for end in range(chain[-1] + 1, last + 1) if cuts.follows(chain[-1], end)])))
+    total = sum(cuts.mask(part).astype(int) for part in zip(chain, chain[1:]))
     np.testing.assert_array_equal(total, cuts.members.astype(int))
     # ... and so do the pieces the splitter returns, whatever the model says.
     pieces, inputs = splitting.split_touching(
