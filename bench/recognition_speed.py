@@ -16,7 +16,9 @@ Throughput after start-up is N / (folder seconds - single seconds), and the same
 script prints one JSON line per measurement, one with the ratios against Keras, and one saying
 whether the targets hold: one image within 0.3 s and 150 MB, a folder at 1,500 images/s or more with
 the convnet and 2,500 with the MLP. The machine's load average is printed too: other work on the
-same cores slows every run, and the CPU seconds show how much of a run was its own work.
+same cores slows every run, and the CPU seconds show how much of a run was its own work. Children
+may cache compiled modules (``PYTHONDONTWRITEBYTECODE`` is dropped from their environment), as an
+installed package does.
 """
 
 import json
@@ -254,6 +256,9 @@ def main(argv=None):
         "keras_folder": [sys.executable, "-c", KERAS_SCRIPT, model] + digits,
     }
     environment = dict(os.environ)
+    # Python caches compiled modules unless told not to, as some sandboxes and containers do; a user's
+    # installed package (pip compiles it) starts from the cache, and so does every run here but the first.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     if arguments.blas_threads:
         environment["OPENBLAS_NUM_THREADS"] = str(arguments.blas_threads)
     results = {}
