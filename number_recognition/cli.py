@@ -6,6 +6,7 @@ stderr and exit code 2, Ctrl-C (or SIGTERM) one line and exit code 130, never a 
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 
@@ -26,7 +27,10 @@ def _interrupt(signal_number, frame):
 
 @contextlib.contextmanager
 def reporting_errors(interrupted="interrupted"):
-    """Run a script's work: user errors and interrupts end it with one line, SIGTERM counts as Ctrl-C."""
+    """Run a script's work: user errors and interrupts end it with one line, SIGTERM counts as Ctrl-C.
+
+    A reader of the output that stops early ends the script quietly, with exit code 1.
+    """
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield
@@ -34,6 +38,11 @@ def reporting_errors(interrupted="interrupted"):
         fail(str(error))
     except KeyboardInterrupt:
         fail(interrupted, 130)
+    except BrokenPipeError:
+        # The output's reader went away (``recognize.py FOLDER | head``): stop quietly, as ``cat`` does.
+        # subtle: what is left in stdout's buffer would fail again when Python flushes it at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 def parser(description):

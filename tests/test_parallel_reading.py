@@ -141,3 +141,20 @@ def test_sources_of_a_pool_process_that_died_are_read_by_the_parent(small_model,
     assert min(1, expected_processes()) <= result["processes"] <= expected_processes()
     assert all(reading["error"] is None for reading in result["pooled"][-2:])
     assert_same_readings(result["pooled"], result["alone"])
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(small_model, tmp_path):
+    write_folder(tmp_path / "folder", 2)
+    # More JSON lines than a pipe's buffer holds, so the command is still writing when the reader goes.
+    image = str(tmp_path / "folder" / "000.png")
+    process = subprocess.Popen(
+        [sys.executable, "recognize.py", "--json", "--model", small_model] + [image] * 400,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=PROJECT_ROOT,
+    )
+    assert json.loads(process.stdout.readline())["path"] == image
+    process.stdout.close()  # as `recognize.py ... | head -1` does
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 1
+    assert "Traceback" not in stderr
