@@ -1,7 +1,8 @@
 """What the scripts share: one flag vocabulary, one help layout, and one way to report a problem.
 
 Every script's ``main`` runs inside ``reporting_errors()``: a ``UserError`` becomes one line on
-stderr and exit code 2, Ctrl-C (or SIGTERM) one line and exit code 130, never a traceback.
+stderr and exit code 2, Ctrl-C (or SIGTERM) one line and exit code 130, output whose reader went
+away (a pipe into ``head``) exit code 1 in silence, never a traceback.
 """
 
 import argparse
