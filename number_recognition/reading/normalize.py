@@ -164,11 +164,7 @@ def deslanted(digit, size=config.IMAGE_SIZE):
         (1.0, lean, -lean * row_mean, 0.0, 1.0, 0.0),
         resample=PIL.Image.Resampling.BILINEAR,
     )
-    sheared = np.asarray(sheared)
-    inked = sheared > 0
-    rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    crop = sheared[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
-    return center_in_frame(_scaled(np.ascontiguousarray(crop), config.DIGIT_BOX), size)
+    return _framed_like_mnist(np.asarray(sheared), size)
 
 
 def normalize_digit(ink, box=None, members=None):
@@ -196,12 +192,16 @@ def normalize_digit(ink, box=None, members=None):
         if width < factor:
             crop = widened(crop, int(math.ceil(factor - width)))
         crop = _scaled(crop, STROKE_WORKING_SIZE)
-    crop = even_out_strokes(crop, crop > STROKE_MASK_LEVEL)
-    # The box of the strokes left: the first and last rows and columns holding ink.
-    inked = crop > 0
+    return _framed_like_mnist(even_out_strokes(crop, crop > STROKE_MASK_LEVEL))
+
+
+def _framed_like_mnist(image, size=config.IMAGE_SIZE):
+    """The ink of ``image`` (some of it lit) cropped to its box, scaled into 20x20 and centred by mass in ``size``."""
+    # The box of the ink: the first and last rows and columns holding any.
+    inked = image > 0
     rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
-    crop = crop[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
-    return center_in_frame(_scaled(crop, config.DIGIT_BOX))
+    crop = image[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    return center_in_frame(_scaled(crop, config.DIGIT_BOX), size)
 
 
 def _scaled(image, longer_side):

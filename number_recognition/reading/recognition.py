@@ -395,20 +395,24 @@ def _upright_where_unsure(inputs, probabilities, predictor):
     MNIST's writers slanted it. A digit ``deslanted`` leaves as it is gets its first reading again,
     which ``predictor`` (a ``_RememberingPredictor``) answers from memory.
     """
-    ordered = np.sort(probabilities, axis=1)
-    margins = ordered[:, -1] - ordered[:, -2]
+    margins = _margins(probabilities)
     unsure = np.flatnonzero(margins < UNCERTAIN_MARGIN)
     stood_upright = np.zeros(len(inputs), dtype=bool)
     if len(unsure) == 0:
         return inputs, probabilities, stood_upright
     upright = np.array([normalize.deslanted(inputs[index]) for index in unsure], dtype=np.float32)
     again = predictor.predict(upright)
-    ordered_again = np.sort(again, axis=1)
-    surer = ordered_again[:, -1] - ordered_again[:, -2] > margins[unsure]
+    surer = _margins(again) > margins[unsure]
     kept = unsure[surer]
     inputs, probabilities = inputs.copy(), probabilities.copy()
     inputs[kept], probabilities[kept], stood_upright[kept] = upright[surer], again[surer], True
     return inputs, probabilities, stood_upright
+
+
+def _margins(probabilities):
+    """``splitting.margin`` of each row: how much more probable its most probable digit is than the runner-up."""
+    ordered = np.sort(probabilities, axis=1)
+    return ordered[:, -1] - ordered[:, -2]
 
 
 # What every task of a pool process shares, (single, predictor), set when the process starts.

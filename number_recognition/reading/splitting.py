@@ -347,9 +347,7 @@ class Cuts:
         self.boundaries, self.crossings = cut_boundaries(self.members, straight=not whole)
         crop = strokes[box.top : box.bottom, box.left : box.right]
         last = len(self.boundaries) - 1
-        columns = np.arange(self.members.shape[1])
-        # The ink left of each boundary.
-        self.lefts = [self.members & (columns < cut[:, None]) for cut in self.boundaries]
+        self.lefts = [ink_left_of(self.members, cut) for cut in self.boundaries]
         self.parts, self.boxes, inputs = [], [], []
         # The whole piece is one of the parts, so that no cut is an option, unless told it is no digit.
         for first in range(last):
@@ -438,7 +436,6 @@ def cut_boundaries(members, straight=True):
     stroke = normalize.stroke_width(members)
     limit = MAX_CUT_STROKES * stroke
     cuts = path_cuts(members, limit) + (line_cuts(members, limit) if straight else [])
-    columns = np.arange(width)
     rows = np.arange(height)
     total = np.count_nonzero(members)
     # The cheapest cuts first; a cut leaving nearly the same ink on its left as one kept (less than
@@ -448,7 +445,7 @@ def cut_boundaries(members, straight=True):
     same = SAME_CUT_STROKES * stroke**2
     kept = []
     for index in np.argsort(crossings, kind="stable"):
-        left = members & (columns < cuts[index][:, None])
+        left = ink_left_of(members, cuts[index])
         count = np.count_nonzero(left)
         if 0 < count < total and all(np.count_nonzero(left ^ other) >= same for _, other, _, _ in kept):
             kept.append((count, left, cuts[index], crossings[index]))
@@ -457,6 +454,11 @@ def cut_boundaries(members, straight=True):
     boundaries = [np.zeros(height, np.int64)] + inner + [np.full(height, width, np.int64)]
     crossed = [0] + [crossing for _, _, _, crossing in kept] + [0]
     return boundaries, np.array(crossed, dtype=np.float64) / stroke
+
+
+def ink_left_of(members, cut):
+    """The pixels of ``members`` left of boundary ``cut`` (one column per row, that column excluded)."""
+    return members & (np.arange(members.shape[1]) < cut[:, None])
 
 
 def spaced_valleys(values, limit, gap):
