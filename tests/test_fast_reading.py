@@ -68,6 +68,21 @@ def test_stroke_width_and_grow_mask_are_their_padded_definitions():
         assert np.array_equal(normalize.grow_mask(mask), square)
 
 
+def test_scaling_to_the_size_an_image_has_is_pillows_resize():
+    rng = np.random.default_rng(4)
+    for _ in range(100):
+        height, width = (int(size) for size in rng.integers(1, 30, 2))
+        # Lanczos overshoot leaves values past [0, 1]; the scaling clips them and lifts the peak to 1.
+        image = rng.uniform(-0.2, 1.2, (height, width)).astype(np.float32)
+        original = image.copy()
+        resized = np.asarray(PIL.Image.fromarray(image).resize((width, height), PIL.Image.Resampling.LANCZOS))
+        expected = np.minimum(np.maximum(resized, 0.0), 1.0)
+        expected /= expected.max()
+        scaled = normalize._scaled(image, max(height, width))
+        assert scaled.dtype == np.float32 and np.array_equal(scaled, expected)
+        assert np.array_equal(image, original)
+
+
 def test_8_bit_levels_are_scaled_as_every_unsigned_type_is():
     levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
     expected = (levels.astype(np.float64) / 255).astype(np.float32)

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
+import pytest
 
 from number_recognition.reading import recognition
 
@@ -28,6 +29,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 import PIL.Image
 
 from number_recognition.reading import inference
@@ -158,3 +160,31 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(small_model, tmp_pat
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=300) == 1
     assert "Traceback" not in stderr
+
+
+# Run as ``python -c BLAS_SCRIPT PACKAGE``: imports PACKAGE, then NumPy, and prints the environment's
+# OpenBLAS setting and the most threads any BLAS library NumPy loaded will use.
+BLAS_SCRIPT = """
+import importlib, os, sys
+importlib.import_module(sys.argv[1])
+import numpy, threadpoolctl
+threads = max(info["num_threads"] for info in threadpoolctl.threadpool_info())
+print(os.environ.get("OPENBLAS_NUM_THREADS"), threads)
+"""
+
+
+@pytest.mark.parametrize("package", ["number_recognition.reading", "number_recognition.web"])
+@pytest.mark.parametrize("setting", [None, "2"])
+def test_reading_multiplies_on_one_blas_thread_unless_the_user_says_otherwise(package, setting):
+    environment = {name: value for name, value in os.environ.items() if name != "OPENBLAS_NUM_THREADS"}
+    if setting is not None:
+        environment["OPENBLAS_NUM_THREADS"] = setting
+    finished = subprocess.run(
+        [sys.executable, "-c", BLAS_SCRIPT, package], capture_output=True, text=True, cwd=PROJECT_ROOT, env=environment
+    )
+    assert finished.returncode == 0, finished.stderr
+    variable, threads = finished.stdout.split()
+    if setting is None:
+        assert (variable, threads) == ("1", "1")
+    else:
+        assert variable == setting

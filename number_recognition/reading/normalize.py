@@ -209,7 +209,12 @@ def _scaled(image, longer_side):
     height, width = image.shape
     scale = longer_side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = np.maximum(np.asarray(PIL.Image.fromarray(image).resize(size, PIL.Image.Resampling.LANCZOS)), 0.0)
+    if size == (width, height):
+        # Already that size, as MNIST-style digits are: Pillow's resize would return a copy, and the
+        # trip through a Pillow image costs more than the rest of this function.
+        resized = np.maximum(image, np.float32(0.0))
+    else:
+        resized = np.maximum(np.asarray(PIL.Image.fromarray(image).resize(size, PIL.Image.Resampling.LANCZOS)), 0.0)
     # Lanczos overshoots past the range at sharp edges; clipped in place (np.clip costs more on small images).
     np.minimum(resized, 1.0, out=resized)
     peak = float(resized.max())

@@ -6,11 +6,7 @@ files under ``/static``, and ``/api/recognize``, ``/api/health``, ``/api/model``
 rest of the reading half, nothing here imports TensorFlow.
 """
 
-import os
-
-# subtle: a server reads many small images at once, one per thread or process, and OpenBLAS's own
-# threads for each tiny matrix product then fight those for the cores: bench/web_load.py measured
-# 94 requests/s with OpenBLAS's default threads and 286 with one, on 2 cores shared with other jobs.
-# NumPy reads this when it is first imported, which for app.py is after this package; a user's own
-# setting is kept.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# subtle: imported first, so that its OpenBLAS setting (one thread: a server reads many small images at
+# once, and bench/web_load.py measured 94 requests/s with OpenBLAS's default threads and 286 with
+# one, on 2 cores) is made before anything imports NumPy.
+from number_recognition import reading  # noqa: F401
