@@ -111,6 +111,66 @@ def test_a_narrow_piece_or_a_solid_one_is_not_tried():
     assert splitting.is_handwriting(piece_of(two_touching_zeros()))
 
 
+def sheared(mask, lean):
+    """The mask with each row moved ``lean`` columns right per row down, on a canvas wide enough for all of it."""
+    height, width = mask.shape
+    shifts = np.round(lean * np.arange(height)).astype(int)
+    shifts -= shifts.min()
+    result = np.zeros((height, width + shifts.max()), bool)
+    for row, shift in enumerate(shifts):
+        result[row, shift : shift + width] = mask[row]
+    return result
+
+
+def leaning_stroke(lean):
+    """A stroke 60 rows tall and 20 columns thick, leaning ``lean`` columns per row: a 1 turned far over."""
+    upright = np.zeros((70, 30), bool)
+    upright[5:65, 5:25] = True
+    return sheared(upright, lean)
+
+
+@pytest.mark.parametrize("lean", [-0.9, 0.6])
+def test_a_leaning_digit_is_as_wide_as_it_is_stood_upright(lean):
+    piece = piece_of(leaning_stroke(lean))
+    assert piece.box.width >= splitting.SQUARE_MIN_ASPECT * piece.box.height
+    assert splitting.aspect(piece) == pytest.approx(20 / 60, abs=0.03)
+
+
+def test_touching_digits_leaning_together_stay_two_digits_wide():
+    upright = piece_of(two_touching_zeros())
+    leaning = piece_of(sheared(two_touching_zeros(), 0.6))
+    assert abs(normalize.slant(leaning.members.astype(np.float32))) >= splitting.UPRIGHT_MIN_SLANT
+    assert leaning.box.width > upright.box.width
+    assert splitting.aspect(leaning) == pytest.approx(splitting.aspect(upright), rel=0.08)
+    assert splitting.aspect(leaning) >= splitting.SPLIT_MIN_ASPECT
+
+
+def test_a_piece_leaning_a_little_is_measured_by_its_box():
+    piece = piece_of(sheared(two_touching_zeros(), 0.25))
+    assert splitting.aspect(piece) == piece.box.width / piece.box.height
+
+
+def test_a_digit_turned_far_over_is_not_tried_for_touching_digits():
+    # As wide as two touching digits in its box, but one stroke stood upright.
+    piece = piece_of(leaning_stroke(1.0))
+    assert piece.box.width >= splitting.SPLIT_MIN_ASPECT * piece.box.height
+
+    class OnesReader:
+        """Sure of a 1 whatever it is shown: it would cut the stroke into narrow 1s if asked."""
+
+        calls = 0
+
+        def predict(self, images):
+            self.calls += 1
+            return np.tile(np.array([[0.05 / 9, 0.95] + [0.05 / 9] * 8], np.float32), (len(images), 1))
+
+    reader, image = OnesReader(), np.zeros((28, 28), np.float32)
+    pieces, inputs = splitting.split_touching(strokes_of(piece.members), [piece], [image], reader)
+    assert pieces == [piece] and inputs[0] is image
+    # The whole was read, and no cut was even tried.
+    assert reader.calls == 1
+
+
 class UnsureReader:
     """A stand-in model unsure of everything: a 0 and a 6 nearly tied, whatever it is shown."""
 

@@ -16,7 +16,8 @@ break that, and this module undoes each:
   the digits and far from all of them is dropped, also from a piece it was merged into (and digits
   merged only through it are parted again).
 * ``split_touching``: digits written quickly touch or overlap and arrive as one piece. A piece too
-  wide for the model's reading of it is cut into the digits the model reads most surely.
+  wide for the model's reading of it (its width measured stood upright when it leans far, as a
+  tilted digit does) is cut into the digits the model reads most surely.
 
 How ``split_touching`` reads "46" drawn in a paint app so fast that the 4's bar runs into the 6
 (touching_0024 of ``bench/real_images.py --seed 2026``, with the bundled convnet)::
@@ -62,10 +63,19 @@ from number_recognition.reading import ink
 from number_recognition.reading import normalize
 from number_recognition.reading import segmentation
 
-# Pieces at least this many times as wide as tall may be digits that touch: 51 of the 52 pieces of
-# touching digits of the bench (seed 2026) are. A lone 0, 2 or 5 often is as wide, and is kept by the
-# model's reading of it; a lone digit tilted 30 degrees, read unsurely, is safer left alone.
+# Pieces at least this many times as wide as tall (stood upright when they lean, ``aspect``) may be
+# digits that touch: 51 of the 52 pieces of touching digits of the bench (seed 2026) are. A lone 0, 2
+# or 5 often is as wide, and is kept by the model's reading of it.
 SPLIT_MIN_ASPECT = 1.1
+# A piece leaning at least this much (columns per row: 24 degrees, as a tenth of MNIST's digits do)
+# has its width measured stood upright: a lone digit turned 30 degrees has a box as wide as two
+# touching digits. Touching digits lean as their writers do: from 0.3, three touching numbers of the
+# bench (seeds 2026 and 7) leaning 0.31 to 0.39 read worse. From 0.45 none of ten sets read worse,
+# and a 4 turned 30 degrees (leaning 0.87) was no longer cut into "12".
+UPRIGHT_MIN_SLANT = 0.45
+# A piece's slant is measured on its mask shrunk to at most this many pixels a side, the same way
+# both ways, which keeps the slant: the moments of a digit hundreds of pixels tall cost milliseconds.
+SLANT_PIXELS = 64
 # Strokes of touching digits are between these fractions of the piece's height wide (MNIST's are
 # 0.10 to 0.20 of a digit; a fine pen 0.04).
 SPLIT_STROKE_RANGE = (0.03, 0.3)
@@ -224,14 +234,25 @@ def split_touching(strokes, pieces, inputs, predictor):
     new lists of pieces and inputs, left to right; pieces that are not cut keep their input. All the
     parts of all the pieces tried are read in one call of the predictor.
     """
-    wide = [index for index, piece in enumerate(pieces) if aspect(piece) >= SPLIT_MIN_ASPECT and is_handwriting(piece)]
-    square = [index for index, piece in enumerate(pieces) if SQUARE_MIN_ASPECT <= aspect(piece) < SPLIT_MIN_ASPECT]
-    if not wide and not square:
+    # Standing a piece upright (``aspect``) never widens it: a piece whose box is narrower than
+    # SQUARE_MIN_ASPECT is never tried, as most are not.
+    boxes = [piece.box.width / piece.box.height for piece in pieces]
+    if max(boxes, default=0.0) < SQUARE_MIN_ASPECT:
         return pieces, inputs
     probabilities = predictor.predict(np.asarray(inputs, dtype=np.float32))
-    # A nearly square piece is looked at closely only when the model hesitates over it: most are one digit.
+    # A nearly square piece is looked at closely only when the model hesitates over it: most are one
+    # digit. Only the pieces that may be tried are stood upright.
+    hesitant = {index for index, row in enumerate(probabilities) if margin(row) < SQUARE_KEEP_MARGIN}
+    aspects = {
+        index: aspect(pieces[index])
+        for index, ratio in enumerate(boxes)
+        if ratio >= SPLIT_MIN_ASPECT or (ratio >= SQUARE_MIN_ASPECT and index in hesitant)
+    }
+    wide = [index for index, ratio in aspects.items() if ratio >= SPLIT_MIN_ASPECT and is_handwriting(pieces[index])]
     square = [
-        index for index in square if margin(probabilities[index]) < SQUARE_KEEP_MARGIN and is_handwriting(pieces[index])
+        index
+        for index, ratio in aspects.items()
+        if SQUARE_MIN_ASPECT <= ratio < SPLIT_MIN_ASPECT and index in hesitant and is_handwriting(pieces[index])
     ]
     if not wide and not square:
         return pieces, inputs
@@ -308,8 +329,33 @@ def reads_as_one_digit(piece, probabilities, writer):
 
 
 def aspect(piece):
-    """How many times as wide as tall the piece is."""
-    return piece.box.width / piece.box.height
+    """How many times as wide as tall the piece is, stood upright when it leans ``UPRIGHT_MIN_SLANT`` or more.
+
+    Standing it upright moves each row of ink sideways by the piece's slant (``normalize.slant``)
+    times the row, as ``normalize.deslanted`` does a digit's input. A lone digit turned 30 degrees
+    narrows to a digit's width; two touching digits, side by side, stay two digits wide::
+
+        . . . # #        . . . # #     a 1 leaning -1 column per row: 5 columns wide as it
+        . . # # .   ->   . . . # #     is, 2 stood upright
+        . # # . .        . . . # #
+        # # . . .        . . . # #
+
+    The narrower of the two widths counts: a piece leaning in one part only can come out wider.
+    """
+    box = piece.box
+    boxed = box.width / box.height
+    members = piece.members[box.top : box.bottom, box.left : box.right]
+    step = math.ceil(max(members.shape) / SLANT_PIXELS)
+    lean = normalize.slant(members[::step, ::step].astype(np.float32))
+    if abs(lean) < UPRIGHT_MIN_SLANT:
+        return boxed
+    # The first and last ink column of each inked row, moved by the slant.
+    inked = np.flatnonzero(members.any(axis=1))
+    rows = members[inked]
+    shift = lean * inked
+    lefts = rows.argmax(axis=1) - shift
+    rights = box.width - 1 - rows[:, ::-1].argmax(axis=1) - shift
+    return min(boxed, (rights.max() - lefts.min() + 1) / box.height)
 
 
 def is_no_digit(piece, probabilities):
