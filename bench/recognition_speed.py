@@ -33,6 +33,7 @@ from number_recognition import cli
 from number_recognition import config
 from number_recognition import data
 from number_recognition import models
+from number_recognition import reading
 from number_recognition.reading import model_file
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -259,6 +260,10 @@ def main(argv=None):
     # Python caches compiled modules unless told not to, as some sandboxes and containers do; a user's
     # installed package (pip compiles it) starts from the cache, and so does every run here but the first.
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Importing the reading package set OpenBLAS to one thread in this process; the children start
+    # from the environment the user gave (recognize.py then sets it again itself, plain Keras not).
+    if reading.USER_OPENBLAS_THREADS is None:
+        environment.pop("OPENBLAS_NUM_THREADS", None)
     if arguments.blas_threads:
         environment["OPENBLAS_NUM_THREADS"] = str(arguments.blas_threads)
     results = {}

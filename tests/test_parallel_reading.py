@@ -163,13 +163,15 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(small_model, tmp_pat
 
 
 # Run as ``python -c BLAS_SCRIPT PACKAGE``: imports PACKAGE, then NumPy, and prints the environment's
-# OpenBLAS setting and the most threads any BLAS library NumPy loaded will use.
+# OpenBLAS setting, the most threads any BLAS library NumPy loaded will use, and the user's own setting
+# as the package recorded it.
 BLAS_SCRIPT = """
 import importlib, os, sys
 importlib.import_module(sys.argv[1])
 import numpy, threadpoolctl
+from number_recognition import reading
 threads = max(info["num_threads"] for info in threadpoolctl.threadpool_info())
-print(os.environ.get("OPENBLAS_NUM_THREADS"), threads)
+print(os.environ.get("OPENBLAS_NUM_THREADS"), threads, reading.USER_OPENBLAS_THREADS)
 """
 
 
@@ -183,8 +185,8 @@ def test_reading_multiplies_on_one_blas_thread_unless_the_user_says_otherwise(pa
         [sys.executable, "-c", BLAS_SCRIPT, package], capture_output=True, text=True, cwd=PROJECT_ROOT, env=environment
     )
     assert finished.returncode == 0, finished.stderr
-    variable, threads = finished.stdout.split()
+    variable, threads, recorded = finished.stdout.split()
     if setting is None:
-        assert (variable, threads) == ("1", "1")
+        assert (variable, threads, recorded) == ("1", "1", "None")
     else:
-        assert variable == setting
+        assert variable == recorded == setting

@@ -15,4 +15,6 @@ import os
 # a busy 2-core machine one image took 0.27-0.32 s with them and 0.21-0.26 s without (alternated
 # runs of recognize.py on one PNG). NumPy reads this when it is first imported, which for
 # recognize.py and app.py is after this package; a user's own setting is kept.
+# The user's own setting (None when there is none), for tools that start other programs with it.
+USER_OPENBLAS_THREADS = os.environ.get("OPENBLAS_NUM_THREADS")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
