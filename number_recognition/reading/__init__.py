@@ -10,11 +10,11 @@ unless a model needs the Keras fallback or ``--save-input`` draws a chart.
 
 import os
 
+# The user's own setting (None when there is none), for tools that start other programs with it.
+USER_OPENBLAS_THREADS = os.environ.get("OPENBLAS_NUM_THREADS")
 # subtle: the reading half multiplies small matrices (one image, or one process's share of a folder),
 # where OpenBLAS's own threads only cost: they start with NumPy and spin on the other core, and on
 # a busy 2-core machine one image took 0.27-0.32 s with them and 0.21-0.26 s without (alternated
 # runs of recognize.py on one PNG). NumPy reads this when it is first imported, which for
 # recognize.py and app.py is after this package; a user's own setting is kept.
-# The user's own setting (None when there is none), for tools that start other programs with it.
-USER_OPENBLAS_THREADS = os.environ.get("OPENBLAS_NUM_THREADS")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

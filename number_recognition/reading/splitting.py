@@ -260,9 +260,9 @@ def split_touching(strokes, pieces, inputs, predictor):
         return pieces, inputs
     writer = writer_width(pieces, probabilities, wide)
     candidates = {
-        index: Cuts(strokes, pieces[index], whole=not is_no_digit(pieces[index], probabilities[index]))
+        index: Cuts(strokes, pieces[index], whole=not is_no_digit(aspects[index], probabilities[index]))
         for index in sorted(wide + square)
-        if index in square or not reads_as_one_digit(pieces[index], probabilities[index], writer)
+        if index in square or not reads_as_one_digit(aspects[index], probabilities[index], writer)
     }
     candidates = {index: cuts for index, cuts in candidates.items() if len(cuts.parts) > 1}
     if not candidates:
@@ -275,7 +275,7 @@ def split_touching(strokes, pieces, inputs, predictor):
             part_readings = readings[start : start + len(cuts.parts)]
             start += len(cuts.parts)
             chosen = cuts.best_parts(part_readings, writer)
-            least = least_margin(piece, probabilities[index])
+            least = least_margin(aspects[index], probabilities[index])
             if chosen and min(margin(part_readings[cuts.parts.index(part)]) for part in chosen) < least:
                 chosen = None
         if chosen is None:
@@ -324,9 +324,9 @@ def width_deviations(aspects, writer):
     return (np.log(np.asarray(aspects, dtype=np.float64))[..., None] - MEAN_LOG_ASPECT - writer) / spread
 
 
-def reads_as_one_digit(piece, probabilities, writer):
-    """True when the model reads the piece surely as one digit, and it is not too wide for that digit."""
-    deviations = width_deviations(aspect(piece), writer)[int(np.argmax(probabilities))]
+def reads_as_one_digit(ratio, probabilities, writer):
+    """True when the model reads a piece ``ratio`` times as wide as tall (``aspect``) surely as one digit that wide."""
+    deviations = width_deviations(ratio, writer)[int(np.argmax(probabilities))]
     return margin(probabilities) >= KEEP_MARGIN and deviations <= KEEP_WIDTH_DEVIATIONS
 
 
@@ -360,20 +360,20 @@ def aspect(piece):
     return min(boxed, (rights.max() - lefts.min() + 1) / box.height)
 
 
-def is_no_digit(piece, probabilities):
-    """True for a piece too wide to be any one digit that the model does not read surely as one either."""
-    return aspect(piece) > MAX_PART_ASPECT and margin(probabilities) < KEEP_MARGIN
+def is_no_digit(ratio, probabilities):
+    """True for a piece ``ratio`` times as wide as tall: too wide for any one digit, and not read surely as one."""
+    return ratio > MAX_PART_ASPECT and margin(probabilities) < KEEP_MARGIN
 
 
-def least_margin(piece, probabilities):
-    """The margin every digit a piece is cut into must be read with, or the piece stays whole.
+def least_margin(ratio, probabilities):
+    """The margin every digit a piece ``ratio`` times as wide as tall is cut into must be read with, or it stays whole.
 
     A piece that is no one digit is cut however unsurely its parts read (they are marked uncertain);
     a piece nearly as narrow as a digit only when they all read surely.
     """
-    if is_no_digit(piece, probabilities):
+    if is_no_digit(ratio, probabilities):
         return 0.0
-    return SPLIT_MIN_MARGIN if aspect(piece) >= SPLIT_MIN_ASPECT else SQUARE_SPLIT_MARGIN
+    return SPLIT_MIN_MARGIN if ratio >= SPLIT_MIN_ASPECT else SQUARE_SPLIT_MARGIN
 
 
 class Cuts:
