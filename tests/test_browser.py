@@ -143,6 +143,16 @@ def reported_latency(page):
     return int(match.group(1)) if match else None
 
 
+def test_the_footer_gives_the_models_mnist_accuracy_unrounded(page):
+    # The bundled model's record: 99.55%, which the page once rounded up to "100%".
+    model = page.evaluate("fetch('/api/model').then((response) => response.json())")
+    model["mnist_test_accuracy"] = 0.9955
+    page.route("**/api/model", lambda route: route.fulfill(json=model))
+    page.reload()
+    page.wait_for_selector("#model-info:not(:empty)")
+    assert page.text_content("#model-info").endswith("· model " + os.path.basename(model["path"]) + ", 99.55% on MNIST")
+
+
 def test_a_drawn_seven_reads_7(page):
     draw(page, "7")
     expect_prediction(page, "7")

@@ -343,7 +343,9 @@ async function showModel() {
   try {
     const model = await (await fetch("/api/model")).json();
     const name = model.path.split(/[\\/]/).pop();
-    const accuracy = model.mnist_test_accuracy === null ? "" : `, ${percent(model.mnist_test_accuracy)} on MNIST`;
+    // Two decimals: a model's accuracy lies near 100%, which percent() would round 99.55% up to.
+    const accuracy =
+      model.mnist_test_accuracy === null ? "" : `, ${(100 * model.mnist_test_accuracy).toFixed(2)}% on MNIST`;
     document.getElementById("model-info").textContent = `Number Recognition ${model.version} · model ${name}${accuracy}`;
   } catch (error) {
     // The footer only describes the model; the page works without it.
