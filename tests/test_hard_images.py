@@ -250,6 +250,21 @@ def test_every_digit_of_an_image_with_lines_of_text_is_uncertain():
     assert not recognition.recognize(number, SureReader()).uncertain
 
 
+def test_every_digit_of_a_photo_of_solid_shapes_is_uncertain():
+    rows, columns = np.mgrid[0:200, 0:300]
+    ellipse = ((rows - 100) / 40) ** 2 + ((columns - 80) / 20) ** 2 <= 1
+    disc = np.hypot(rows - 105, columns - 200) <= 25
+    shapes = np.full((200, 300), 230, np.uint8)
+    shapes[ellipse | disc] = 40  # a dark ellipse, read as a 0 or a 1, and a dark disc
+    read = recognition.recognize(shapes, SureReader())
+    assert len(read.digits) == 2 and all(digit.uncertain for digit in read.digits)
+    # The same outlines drawn with a pen are a number.
+    strokes = np.full((200, 300), 230, np.uint8)
+    inside = (((rows - 100) / 32) ** 2 + ((columns - 80) / 12) ** 2 <= 1) | (np.hypot(rows - 105, columns - 200) <= 19)
+    strokes[(ellipse | disc) & ~inside] = 40
+    assert not recognition.recognize(strokes, SureReader()).uncertain
+
+
 def test_a_plots_framed_axes_are_no_digit():
     mask = np.zeros((120, 160), bool)
     mask[10:110, 20] = mask[109, 20:150] = mask[10, 20:150] = mask[10:110, 149] = True  # the axes' frame

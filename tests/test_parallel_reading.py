@@ -24,6 +24,7 @@ TOLERANCE = 1e-6
 # other processes that read sources. With KILL set, the pixels come as a source that kills any
 # process but this one.
 READ_SCRIPT = """
+import gc
 import json
 import os
 import sys
@@ -48,13 +49,15 @@ class DiesInWorkers:
         return self.pixels
 
 
-# Each reading records the process that prepared and predicted it, which the pool sends back with it.
+# Each reading records the process that prepared and predicted it, which the pool sends back with it,
+# and how many objects that process held out of garbage collection.
 predict_pending = recognition._predict_pending
 
 
 def recorded_predict(pending, predictor):
     for reading in predict_pending(pending, predictor):
         reading.read_by = os.getpid()
+        reading.frozen = gc.get_freeze_count()
         yield reading
 
 
@@ -74,9 +77,11 @@ def summary(reading):
 readings = list(recognition.recognize_many(sources, predictor))
 pooled = [summary(reading) for reading in readings]
 processes = len({reading.read_by for reading in readings} - {os.getpid()})
+in_pool = [reading.frozen for reading in readings if reading.read_by != os.getpid()]
+frozen = {"in_pool": min(in_pool, default=0), "after": gc.get_freeze_count()}
 recognition.POOL_MIN_SOURCES = len(sources) + 1
 alone = [summary(reading) for reading in recognition.recognize_many(sources, predictor)]
-print(json.dumps({"pooled": pooled, "alone": alone, "processes": processes}))
+print(json.dumps({"pooled": pooled, "alone": alone, "processes": processes, "frozen": frozen}))
 """
 
 
@@ -127,6 +132,10 @@ def test_the_pool_reads_a_folder_as_one_process_would(small_model, tmp_path):
     write_folder(tmp_path / "folder", count)
     result = read_both_ways(small_model, tmp_path / "folder")
     assert result["processes"] == expected_processes()
+    # The pool's processes were forked with the objects of this one held out of garbage collection
+    # (gc.freeze), and this one collects them again once the pool has ended.
+    assert (result["frozen"]["in_pool"] > 0) == (expected_processes() > 0)
+    assert result["frozen"]["after"] == 0
     pooled = result["pooled"]
     assert len(pooled) == count + 3
     assert all(reading["prediction"] is not None for reading in pooled[:count])

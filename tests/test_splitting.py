@@ -33,11 +33,12 @@ class RingReader:
         return np.array(rows, dtype=np.float32)
 
 
-def ring(mask, centre_column, half_width=13):
-    """Draw a ring 40 rows tall, ``2 * half_width`` columns wide and about 4 pixels thick at ``centre_column``."""
+def ring(mask, centre_column, half_width=13, inner=0.62):
+    """Draw a ring 40 rows tall and ``2 * half_width`` columns wide at ``centre_column``, about 4 pixels
+    thick (thicker for a smaller ``inner``, the inner edge's squared radius as a fraction of the outer's)."""
     rows, columns = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
     distance = ((rows - 24) / 20) ** 2 + ((columns - centre_column) / half_width) ** 2
-    mask |= (distance <= 1.0) & (distance >= 0.62)
+    mask |= (distance <= 1.0) & (distance >= inner)
 
 
 def two_touching_zeros():
@@ -283,6 +284,14 @@ def test_straight_cuts_lean_with_the_strokes_they_part():
     assert parting and min(crossings[index] for index in parting) <= 1.5
 
 
+def test_two_lines_close_together_are_no_trouble():
+    """Found by the property test below: a line fitted through both ran between them, over no ink."""
+    mask = np.zeros((84, 150), bool)
+    mask[79] = mask[83] = True
+    cleaned = splitting.without_ruled_lines(mask)
+    assert not (cleaned & ~mask).any()
+
+
 @hypothesis.settings(deadline=None, max_examples=60)
 @hypothesis.given(
     mask=hypothesis.extra.numpy.arrays(
@@ -482,6 +491,44 @@ def test_a_mark_far_from_bold_digits_is_dropped(solid_digits):
     assert pieces[-1].box.left == 300  # the curl is a piece of its own
     kept = splitting.without_stray_marks(pieces)
     assert kept == pieces[:-1]
+
+
+@pytest.mark.parametrize(
+    ("strip_column", "strip_width", "dropped"),
+    [(0, 1, True), (199, 1, True), (170, 1, False), (0, 8, False)],
+    ids=["a thin strip at the left edge", "at the right edge", "inside the frame", "a bold 1 at the edge"],
+)
+def test_a_thin_strip_along_the_frame_is_dropped(strip_column, strip_width, dropped):
+    """A strip of the paper's edge is drawn far thinner than the digits; a thin digit inside the frame is kept."""
+    mask = np.zeros((48, 200), bool)
+    ring(mask, 60, half_width=20, inner=0.3)
+    ring(mask, 110, half_width=20, inner=0.3)  # two 0s written with a pen about 10 pixels wide
+    mask[4:44, strip_column : strip_column + strip_width] = True
+    pieces = segmentation.find_digits(mask, 200)
+    assert len(pieces) == 3
+    kept = splitting.without_stray_marks(pieces)
+    zeros = [piece.box for piece in pieces if piece.box.left in (40, 90)]
+    assert [piece.box for piece in kept] == (zeros if dropped else [piece.box for piece in pieces])
+
+
+@pytest.mark.parametrize(
+    ("second_shape", "among_objects"),
+    [("solid", True), ("strokes", False), (None, False), ("bars", False)],
+    ids=["two solid shapes", "a solid shape beside a digit", "one solid shape alone (a bold digit)", "bold 1s"],
+)
+def test_only_solid_shapes_and_nothing_else_are_a_photo_of_objects(second_shape, among_objects):
+    shapes = [np.zeros((200, 300), bool) for _ in range(2)]
+    rows, columns = np.mgrid[0:200, 0:300]
+    shapes[0][((rows - 90) / 40) ** 2 + ((columns - 60) / 20) ** 2 <= 1] = True  # an ellipse
+    if second_shape == "solid":
+        shapes[1][50:125, 150:200] = True
+    elif second_shape == "strokes":
+        digit_strokes(shapes[1], 150)
+    elif second_shape == "bars":
+        shapes = [np.zeros((200, 300), bool) for _ in range(2)]
+        shapes[0][40:140, 50:70] = shapes[1][40:140, 150:170] = True
+    pieces = [piece_of(shape) for shape in shapes if shape.any()]
+    assert splitting.is_among_objects(pieces) is among_objects
 
 
 def test_nothing_is_dropped_beside_a_solid_shape():

@@ -15,6 +15,7 @@ import collections
 import concurrent.futures
 import contextlib
 import dataclasses
+import gc
 import itertools
 import multiprocessing
 import os
@@ -81,7 +82,8 @@ class DigitReading:
     probabilities: np.ndarray
     box: segmentation.Box
     image: np.ndarray
-    # One of more pieces than a line of digits holds, or of an image with lines of text: a page, a texture.
+    # One of more pieces than a line of digits holds, or of an image with lines of text or of solid
+    # shapes: a page, a texture, a photo of objects.
     crowded: bool = False
     # Read unsure as it came and read again stood upright (``_upright_where_unsure``), ``image`` then
     # the upright input. It stays uncertain: calling the upright readings sure made MNIST's sure test
@@ -213,8 +215,9 @@ class FoundPieces:
     origin: tuple
     scale: float
     shape: tuple
-    # Some piece is lines of text stacked into a column (``segmentation.is_lines_of_text``).
-    among_text: bool = False
+    # The pieces are not a line of handwriting: some piece is lines of text stacked into a column
+    # (``segmentation.is_lines_of_text``), or they are solid shapes (``splitting.is_among_objects``).
+    among_other_things: bool = False
 
     @property
     def nbytes(self):
@@ -254,9 +257,12 @@ def find_pieces(source, single=False):
     if not single:
         pieces = splitting.without_stray_marks(pieces)
     inputs = [normalize.normalize_digit(strokes, piece.box, piece.members) for piece in pieces]
-    # A number is one line of digits; a piece stacked from lines of writing makes every digit found suspect.
-    among_text = any(segmentation.is_lines_of_text(piece.members[piece.box.top : piece.box.bottom]) for piece in pieces)
-    return FoundPieces(strokes, pieces, inputs, origin, scale, grey.shape, among_text)
+    # A number is one line of pen strokes; a piece stacked from lines of writing, or solid shapes in a
+    # photo of objects, make every digit found suspect.
+    among_other_things = splitting.is_among_objects(pieces) or any(
+        segmentation.is_lines_of_text(piece.members[piece.box.top : piece.box.bottom]) for piece in pieces
+    )
+    return FoundPieces(strokes, pieces, inputs, origin, scale, grey.shape, among_other_things)
 
 
 def _join_split_digits(strokes, pieces, inputs, predictor):
@@ -295,7 +301,7 @@ class _Pending:
     inputs: np.ndarray = None
     boxes: list = None
     error: str = None
-    among_text: bool = False
+    among_other_things: bool = False
 
 
 def _source_name(source):
@@ -359,7 +365,7 @@ def _read_found(pending, single, predictor):
     for entry in found:
         with _failure_kept(entry):
             entry.inputs, entry.boxes = entry.found.prepared(single, remembering)
-        entry.among_text = entry.found.among_text
+        entry.among_other_things = entry.found.among_other_things
         entry.found = None
     return _predict_pending(pending, remembering)
 
@@ -377,7 +383,7 @@ def _predict_pending(pending, predictor):
             yield Reading(entry.path, error=entry.error, model=predictor.path)
             continue
         end = start + len(entry.inputs)
-        crowded = entry.among_text or len(entry.inputs) > MAX_DIGITS
+        crowded = entry.among_other_things or len(entry.inputs) > MAX_DIGITS
         readings = zip(probabilities[start:end], entry.boxes, stacked[start:end], stood_upright[start:end].tolist())
         digits = [DigitReading(*digit, crowded=crowded, stood_upright=upright) for *digit, upright in readings]
         start = end
@@ -467,6 +473,10 @@ def _read_in_pool(sources, single, predictor, workers):
     work spread over the cores; this process only hands out tasks and gives out their readings.
     """
     tasks = iter(lambda: list(itertools.islice(sources, SOURCES_PER_TASK)), [])
+    # The objects made so far are set aside from garbage collection while the pool runs, as Python's
+    # ``gc.freeze`` documentation advises before forking: a collection in a pool process would
+    # otherwise write to every one of them and copy each memory page they share with this process.
+    gc.freeze()
     pool = concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(single, predictor)
     )
@@ -499,6 +509,7 @@ def _read_in_pool(sources, single, predictor, workers):
         # a few images, are waited for. subtle: not waiting lets Python 3.11's exit race the pool's
         # own clean-up, which can print a traceback.
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
 
 def _read_in_batches(sources, single, predictor, batch_size):

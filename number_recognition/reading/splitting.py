@@ -14,7 +14,8 @@ break that, and this module undoes each:
 * ``without_stray_marks``: a dot, dash or curl far from the number is no digit; stacked above a
   digit it would even be merged into it and shrink the digit in its crop. A mark much smaller than
   the digits and far from all of them is dropped, also from a piece it was merged into (and digits
-  merged only through it are parted again).
+  merged only through it are parted again). So is a strip along the frame drawn far thinner than the
+  digits: the paper's edge or a grid line cut off by the photo's frame.
 * ``split_touching``: digits written quickly touch or overlap and arrive as one piece. A piece too
   wide for the model's reading of it (its width measured stood upright when it leans far, as a
   tilted digit does) is cut into the digits the model reads most surely.
@@ -195,6 +196,9 @@ SOLID_BAR_FILL = 0.85
 # Where solid shapes are this share of the tall pieces, the image is a photo of objects, not writing
 # (a bold 8 of a number may be solid alone).
 SOLID_SHARE = 0.5
+# A piece at the image's edge drawn with strokes under this fraction of the other pieces' is a strip of
+# the paper's edge or of a line cut by the frame (``without_frame_slivers``).
+SLIVER_PEN_FRACTION = 0.25
 # From this many lines found one way, the image is a ruled or squared page and they all go; fewer
 # must each reach past the other ink at the frame's sides.
 RULED_PAGE_LINES = 3
@@ -762,6 +766,9 @@ def fitted_band(mask, runs, rows, columns, near):
         & (runs[top:bottom] <= thickness + LINE_RUN_SLACK)
     )
     covered = np.flatnonzero(window.any(axis=0))
+    # subtle: a fit through two parallel lines a few rows apart runs between them, over no ink at all.
+    if len(covered) == 0:
+        return None
     edge = LINE_EDGE * width
     reaches = (covered[0] <= in_frame[0] + edge, covered[-1] >= in_frame[-1] - edge)
     if len(covered) < LINE_MIN_SPAN * len(in_frame) or not any(reaches):
@@ -806,18 +813,66 @@ def without_stray_marks(pieces):
     of objects), nothing is dropped.
     """
     cut = [part for piece in pieces for part in without_far_rows(piece)]
-    tallest = max((piece.box.height for piece in cut), default=0)
-    digits = [piece for piece in cut if piece.box.height >= STRAY_HEIGHT * tallest]
+    digits = tall_pieces(cut)
     if sum(is_solid(piece) for piece in digits) >= SOLID_SHARE * len(digits):
         return pieces
     if len(cut) < 2:
         return cut
-    return [
+    tallest = digits[0].box.height
+    kept = [
         piece
         for piece in cut
         if piece.box.height >= STRAY_HEIGHT * tallest
         or min(box_distance(piece.box, digit.box) for digit in digits) < STRAY_GAP * tallest
     ]
+    return without_frame_slivers(kept)
+
+
+def tall_pieces(pieces):
+    """The pieces at least ``STRAY_HEIGHT`` as tall as the tallest, the tallest first: the digits, if any."""
+    ordered = sorted(pieces, key=lambda piece: piece.box.height, reverse=True)
+    return [piece for piece in ordered if piece.box.height >= STRAY_HEIGHT * ordered[0].box.height] if ordered else []
+
+
+def is_among_objects(pieces):
+    """True when the image's tall pieces are two or more solid shapes and nothing else: a photo of objects.
+
+    A bold 8 fills its box as a shape does (up to 0.72 in the bench), but a number has other digits;
+    and a number of bold 1s, bars all of them, is not shapes.
+    """
+    tall = tall_pieces(pieces)
+    return (
+        len(tall) >= 2 and all(is_solid(piece) for piece in tall) and not all(is_elongated(piece.box) for piece in tall)
+    )
+
+
+def without_frame_slivers(pieces):
+    """The pieces without slivers at the image's edge drawn far thinner than the other pieces.
+
+    A photo cropped across the paper's edge or a line of squared paper keeps a thin strip of it along
+    the frame, which reads as a sure 1. Its strokes are under ``SLIVER_PEN_FRACTION`` of the other
+    pieces' (their median): one writer's digits share one pen, and the thinnest digits of the bench's
+    numbers, written by many MNIST writers, are still 0.31 of their neighbours'.
+    """
+    if len(pieces) < 2:
+        return pieces
+    widths = []
+    for piece in pieces:
+        box = piece.box
+        widths.append(normalize.stroke_width(piece.members[box.top : box.bottom, box.left : box.right]))
+    kept = []
+    for index, piece in enumerate(pieces):
+        others = float(ink.median(np.array(widths[:index] + widths[index + 1 :])))
+        if not (touches_frame(piece) and widths[index] < SLIVER_PEN_FRACTION * others):
+            kept.append(piece)
+    return kept
+
+
+def touches_frame(piece):
+    """True when the piece's box reaches an edge of the image it was found in."""
+    box = piece.box
+    height, width = piece.members.shape
+    return box.left == 0 or box.top == 0 or box.right == width or box.bottom == height
 
 
 def without_far_rows(piece):
@@ -848,8 +903,12 @@ def is_solid(piece):
     a shape, not pen strokes."""
     box = piece.box
     fill = np.count_nonzero(piece.members[box.top : box.bottom, box.left : box.right]) / (box.width * box.height)
-    elongated = max(box.width, box.height) > SOLID_MAX_ELONGATION * min(box.width, box.height)
-    return fill > (SOLID_BAR_FILL if elongated else SOLID_FILL)
+    return fill > (SOLID_BAR_FILL if is_elongated(box) else SOLID_FILL)
+
+
+def is_elongated(box):
+    """True for a box more than ``SOLID_MAX_ELONGATION`` times as long as it is wide: a bar, if it is solid."""
+    return max(box.width, box.height) > SOLID_MAX_ELONGATION * min(box.width, box.height)
 
 
 def box_distance(first, second):
