@@ -511,6 +511,20 @@ def test_a_thin_strip_along_the_frame_is_dropped(strip_column, strip_width, drop
     assert [piece.box for piece in kept] == (zeros if dropped else [piece.box for piece in pieces])
 
 
+def test_a_line_left_running_into_the_frame_does_not_make_the_digits_stray_marks():
+    """A paper line that fades into a shadow half way is left by the line search; it is no digit, and
+    the digits are not judged small beside it."""
+    mask = np.zeros((300, 200), bool)
+    ring(mask, 60, half_width=20, inner=0.3)
+    ring(mask, 110, half_width=20, inner=0.3)
+    mask[:, 180:184] = False
+    mask[0:130, 180:183] = True  # from the top edge to 130 rows down, three times as long as the digits are tall
+    pieces = segmentation.find_digits(mask, 300)
+    assert len(pieces) == 3
+    kept = splitting.without_stray_marks(pieces)
+    assert [piece.box.left for piece in kept] == [40, 90]
+
+
 @pytest.mark.parametrize(
     ("second_shape", "among_objects"),
     [("solid", True), ("strokes", False), (None, False), ("bars", False)],

@@ -197,8 +197,11 @@ SOLID_BAR_FILL = 0.85
 # (a bold 8 of a number may be solid alone).
 SOLID_SHARE = 0.5
 # A piece at the image's edge drawn with strokes under this fraction of the other pieces' is a strip of
-# the paper's edge or of a line cut by the frame (``without_frame_slivers``).
+# the paper's edge or of a line cut by the frame (``without_frame_strips``); so is one more than
+# STRIP_ELONGATION times as long as wide and STRIP_LENGTH times as long as the other pieces are tall.
 SLIVER_PEN_FRACTION = 0.25
+STRIP_ELONGATION = 10
+STRIP_LENGTH = 2.0
 # From this many lines found one way, the image is a ruled or squared page and they all go; fewer
 # must each reach past the other ink at the frame's sides.
 RULED_PAGE_LINES = 3
@@ -812,20 +815,21 @@ def without_stray_marks(pieces):
     from digits only among strokes: where solid shapes are ``SOLID_SHARE`` of the tall pieces (a photo
     of objects), nothing is dropped.
     """
-    cut = [part for piece in pieces for part in without_far_rows(piece)]
+    # subtle: strips at the frame go first, so that a long one does not make the digits look small
+    # (or, solid, make the image look like a photo of objects).
+    cut = without_frame_strips([part for piece in pieces for part in without_far_rows(piece)])
     digits = tall_pieces(cut)
     if sum(is_solid(piece) for piece in digits) >= SOLID_SHARE * len(digits):
         return pieces
     if len(cut) < 2:
         return cut
     tallest = digits[0].box.height
-    kept = [
+    return [
         piece
         for piece in cut
         if piece.box.height >= STRAY_HEIGHT * tallest
         or min(box_distance(piece.box, digit.box) for digit in digits) < STRAY_GAP * tallest
     ]
-    return without_frame_slivers(kept)
 
 
 def tall_pieces(pieces):
@@ -846,25 +850,36 @@ def is_among_objects(pieces):
     )
 
 
-def without_frame_slivers(pieces):
-    """The pieces without slivers at the image's edge drawn far thinner than the other pieces.
+def without_frame_strips(pieces):
+    """The pieces without strips of the paper's edge or of its lines that reach the image's frame.
 
-    A photo cropped across the paper's edge or a line of squared paper keeps a thin strip of it along
-    the frame, which reads as a sure 1. Its strokes are under ``SLIVER_PEN_FRACTION`` of the other
-    pieces' (their median): one writer's digits share one pen, and the thinnest digits of the bench's
-    numbers, written by many MNIST writers, are still 0.31 of their neighbours'.
+    A photo cropped across the paper's edge or a line of squared paper keeps a strip of it along the
+    frame, which reads as a sure 1; a line that the paper-line search missed (it fades into a shadow
+    half way) runs into the frame too. Such a piece is drawn with strokes under ``SLIVER_PEN_FRACTION``
+    of the other pieces' (their median: one writer's digits share one pen, and the thinnest digits of
+    the bench's numbers, written by many MNIST writers, are still 0.31 of their neighbours'), or it is
+    a line: more than ``STRIP_ELONGATION`` times as long as wide and more than ``STRIP_LENGTH`` times
+    as long as the other pieces are tall (their median).
     """
     if len(pieces) < 2:
         return pieces
-    widths = []
+    widths, heights = [], []
     for piece in pieces:
         box = piece.box
         widths.append(normalize.stroke_width(piece.members[box.top : box.bottom, box.left : box.right]))
+        heights.append(box.height)
     kept = []
     for index, piece in enumerate(pieces):
-        others = float(ink.median(np.array(widths[:index] + widths[index + 1 :])))
-        if not (touches_frame(piece) and widths[index] < SLIVER_PEN_FRACTION * others):
-            kept.append(piece)
+        if touches_frame(piece):
+            box = piece.box
+            other_widths = float(ink.median(np.array(widths[:index] + widths[index + 1 :])))
+            other_heights = float(ink.median(np.array(heights[:index] + heights[index + 1 :])))
+            length = max(box.width, box.height)
+            if widths[index] < SLIVER_PEN_FRACTION * other_widths or (
+                length > STRIP_ELONGATION * min(box.width, box.height) and length > STRIP_LENGTH * other_heights
+            ):
+                continue
+        kept.append(piece)
     return kept
 
 
