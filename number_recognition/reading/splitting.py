@@ -15,7 +15,8 @@ break that, and this module undoes each:
   digit it would even be merged into it and shrink the digit in its crop. A mark much smaller than
   the digits and far from all of them is dropped, also from a piece it was merged into (and digits
   merged only through it are parted again). So is a strip along the frame drawn far thinner than the
-  digits: the paper's edge or a grid line cut off by the photo's frame.
+  digits, or running far longer than they are tall: the paper's edge or a grid line cut off by the
+  photo's frame.
 * ``split_touching``: digits written quickly touch or overlap and arrive as one piece. A piece too
   wide for the model's reading of it (its width measured stood upright when it leans far, as a
   tilted digit does) is cut into the digits the model reads most surely.
@@ -861,7 +862,7 @@ def without_frame_strips(pieces):
     a line: more than ``STRIP_ELONGATION`` times as long as wide and more than ``STRIP_LENGTH`` times
     as long as the other pieces are tall (their median).
     """
-    if len(pieces) < 2:
+    if len(pieces) < 2 or not any(touches_frame(piece) for piece in pieces):
         return pieces
     widths, heights = [], []
     for piece in pieces:
