@@ -112,6 +112,18 @@ def test_a_broken_thin_stroke_is_one_digit():
     assert len(digits) == 1
 
 
+def test_a_long_stroke_broken_where_it_thins_is_one_digit():
+    """A wavy 1 drawn with a 1-pixel pencil, broken half way: its halves lean apart, one wholly above
+    the other, their columns meeting in one; two digits side by side never lie so."""
+    mask = np.zeros((140, 100), bool)
+    rows = np.arange(10, 70)
+    mask[rows, 30 + (rows - 10) // 3] = True  # the upper half leans right, to column 49
+    rows = np.arange(74, 130)
+    mask[rows, 49 + (rows - 74) // 2] = True  # the lower half starts 4 rows lower, leaning on
+    digits = segmentation.group_digits(mask)
+    assert [box for box, _ in digits] == [(30, 10, 77, 130)]
+
+
 def test_single_keeps_every_piece_as_one_digit():
     mask = np.zeros((40, 100), bool)
     bar(mask, 5, 35, 10, 15)

@@ -433,14 +433,17 @@ def _merge_overlapping(groups, boxes):
     """Merge groups (sorted by left edge) that are pieces of one digit.
 
     Digits on a line stand side by side, so pieces stacked above one another belong together:
-    neighbours whose horizontal extents overlap by half the narrower one are merged, and so is a
-    short fragment (a stroke broken off by thresholding) that overlaps its neighbour at all.
-    ``boxes`` holds the ``Box`` of each component a group lists.
+    neighbours whose horizontal extents overlap by half the narrower one are merged, and so are
+    neighbours lying wholly one above the other whose columns meet at all (a long stroke broken where
+    it thins, its halves leaning apart), and a short fragment (a stroke broken off by thresholding)
+    that overlaps its neighbour at all. ``boxes`` holds the ``Box`` of each component a group lists.
     """
     merged = [groups[0]]
     for group in groups[1:]:
         current, piece = _union_box(boxes, merged[-1]), _union_box(boxes, group)
-        if _horizontal_overlap(current, piece) >= MERGE_OVERLAP_FRACTION * min(current.width, piece.width):
+        overlap = _horizontal_overlap(current, piece)
+        stacked = current.bottom <= piece.top or piece.bottom <= current.top
+        if overlap >= MERGE_OVERLAP_FRACTION * min(current.width, piece.width) or (stacked and overlap > 0):
             merged[-1] = merged[-1] + group
         else:
             merged.append(group)
