@@ -124,6 +124,16 @@ def test_a_long_stroke_broken_where_it_thins_is_one_digit():
     assert [box for box, _ in digits] == [(30, 10, 77, 130)]
 
 
+def test_a_7_whose_corner_faded_is_one_digit():
+    """In a small tight scan the bar of a 7 ends one blank column before its stem."""
+    mask = np.zeros((32, 32), bool)
+    mask[1:5, 2:21] = True  # the bar, columns 2-20
+    for row in range(2, 31):
+        mask[row, 22 + max(0, 6 - row // 2) : 26 + max(0, 6 - row // 2)] = True  # the stem from column 22
+    digits = segmentation.find_digits(mask, 32)
+    assert [box for box, _ in digits] == [(2, 1, 31, 31)]
+
+
 def test_single_keeps_every_piece_as_one_digit():
     mask = np.zeros((40, 100), bool)
     bar(mask, 5, 35, 10, 15)

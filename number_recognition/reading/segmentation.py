@@ -455,7 +455,9 @@ def _merge_overlapping(groups, boxes):
             neighbours = [other for other in (index - 1, index + 1) if 0 <= other < len(merged)]
             overlaps = {other: _horizontal_overlap(box, _union_box(boxes, merged[other])) for other in neighbours}
             best = max(overlaps, key=overlaps.get)
-            if overlaps[best] > 0:
+            # subtle: a fragment one blank column short of its neighbour counts too: the bar of a 7
+            # whose corner faded in a small scan ends a column before its stem.
+            if overlaps[best] >= 0:
                 low, high = sorted((index, best))
                 merged[low : high + 1] = [merged[low] + merged[high]]
                 index = low
