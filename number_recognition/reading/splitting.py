@@ -814,7 +814,8 @@ def without_stray_marks(pieces):
     height away from every piece that is not. A mark stacked above or below a digit was merged into
     it by ``segmentation``; it is cut off first, at a gap of blank rows that long. Marks are told
     from digits only among strokes: where solid shapes are ``SOLID_SHARE`` of the tall pieces (a photo
-    of objects), nothing is dropped.
+    of objects), nothing is dropped. Strips of the paper's edge or of its lines at the image's frame
+    (``without_frame_strips``) are dropped first.
     """
     # subtle: strips at the frame go first, so that a long one does not make the digits look small
     # (or, solid, make the image look like a photo of objects).
