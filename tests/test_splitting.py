@@ -228,6 +228,26 @@ def test_a_nearly_square_piece_read_unsurely_is_cut_when_its_parts_read_surely()
     np.testing.assert_array_equal(pieces[0].members | pieces[1].members, mask)
 
 
+def test_a_nearly_square_piece_read_fairly_surely_as_one_digit_is_still_tried():
+    """A "79" written narrow was read as a 3 with a margin of 0.6: not sure enough to keep it from being tried."""
+    mask = two_overlapping_zeros()
+    (piece,) = segmentation.find_digits(mask, 50)
+
+    class FairlySureOfTheWhole(RingReader):
+        """The ring reader, but what is no ring it reads as a 1 with a margin of 0.35 (once too sure to try)."""
+
+        def predict(self, images):
+            rows = super().predict(images)
+            rows[rows[:, 0] < 0.5] = [0.02, 0.42] + [0.07] * 8
+            return rows
+
+    pieces, inputs = splitting.split_touching(
+        strokes_of(mask), [piece], inputs_of(mask, [piece]), FairlySureOfTheWhole()
+    )
+    assert len(pieces) == len(inputs) == 2
+    np.testing.assert_array_equal(pieces[0].members | pieces[1].members, mask)
+
+
 def test_a_nearly_square_piece_is_not_cut_into_parts_read_only_fairly_surely():
     mask = two_overlapping_zeros()
     piece = piece_of(mask)
@@ -246,6 +266,36 @@ def test_a_nearly_square_piece_is_not_cut_into_parts_read_only_fairly_surely():
     assert pieces == [piece] and inputs[0] is image
 
 
+def cheapest_paths_pixel_by_pixel(cost):
+    """``splitting.cheapest_paths`` written out one pixel at a time, in float32 as it computes."""
+    height, width = cost.shape
+    totals, steps = np.zeros((height, width), np.float32), np.zeros((height, width), np.int64)
+    totals[0] = cost[0]
+    sidestep = np.float32(splitting.SIDESTEP_COST)
+    for row in range(1, height):
+        for column in range(width):
+            options = [
+                (totals[row - 1, column + step] + (sidestep if step else np.float32(0.0)), step)
+                for step in (-1, 0, 1)
+                if 0 <= column + step < width
+            ]
+            # The first of the cheapest: from the left, then straight down, then from the right.
+            total, steps[row, column] = min(options, key=lambda option: option[0])
+            totals[row, column] = total + cost[row, column]
+    return totals, steps
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cheapest_paths_match_the_dynamic_programme_written_out(seed):
+    rng = np.random.default_rng(seed)
+    height, width = rng.integers(1, 25, size=2)
+    cost = (rng.random((height, width)) < rng.random()).astype(np.float32)
+    totals, steps = splitting.cheapest_paths(cost)
+    expected_totals, expected_steps = cheapest_paths_pixel_by_pixel(cost)
+    np.testing.assert_array_equal(totals, expected_totals)
+    np.testing.assert_array_equal(steps, expected_steps)
+
+
 def test_cut_paths_slip_between_overlapping_strokes():
     # Two strokes leaning right, the second starting under the first's top: no straight column separates them.
     mask = np.zeros((40, 40), bool)
@@ -258,6 +308,20 @@ def test_cut_paths_slip_between_overlapping_strokes():
     assert any(((cut > 7 + np.arange(40) // 2) & (cut <= 14 + np.arange(40) // 2))[1:].all() for cut in inner)
     # Such a cut crosses only where they join, a pixel, less than a stroke width.
     assert min(crossings[1:-1]) < 1.0
+
+
+def test_a_narrow_1_between_its_neighbours_can_be_cut_on_both_sides():
+    # Three bars 2 pixels wide, 4 columns apart and joined along the top row: "111" written with a fine
+    # pen, each a twentieth of its height wide. A cut must fall in each of the two gaps.
+    mask = np.zeros((40, 14), bool)
+    bars = [slice(2, 4), slice(6, 8), slice(10, 12)]
+    for bar in bars:
+        mask[:, bar] = True
+    mask[0, 2:12] = True
+    boundaries, _ = splitting.cut_boundaries(mask, straight=False)
+    # Below the top row, a boundary parting two bars runs between them: all of the left one on its left.
+    for left_bar, right_bar in zip(bars, bars[1:]):
+        assert any(((cut[1:] >= left_bar.stop) & (cut[1:] <= right_bar.start)).all() for cut in boundaries[1:-1])
 
 
 def test_straight_cuts_lean_with_the_strokes_they_part():

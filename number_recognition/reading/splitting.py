@@ -29,7 +29,7 @@ How ``split_touching`` reads "46" drawn in a paint app so fast that the 4's bar 
     ########  ####      2. For every column, the cheapest path from top to bottom through it at
        #  #  #    #        mid-height, crossing as little ink as it can and moving at most one
        #  #   ####         column per row, so that it can slip between strokes that overlap. The
-                           valleys of that cost, at least 0.12 of the height apart, are the cuts;
+                           valleys of that cost, at least 0.06 of the height apart, are the cuts;
                            cuts leaving nearly the same ink on their left are one. Five here,
        through the 4's arms, between 4 and 6, through the 6's loop. (A piece too wide to be one
        digit is also cut along straight lines leaning -0.4, 0 and 0.4 columns per row, which cut
@@ -82,11 +82,11 @@ SLANT_PIXELS = 64
 # 0.10 to 0.20 of a digit; a fine pen 0.04).
 SPLIT_STROKE_RANGE = (0.03, 0.3)
 # Pieces from this aspect up to SPLIT_MIN_ASPECT (two digits overlapping by a stroke or more, a "65"
-# or a "15", but also many a lone 0, 2 or 4) are tried only when the model reads them with a margin
-# below SQUARE_KEEP_MARGIN, and cut only when every part reads with a margin of at least
-# SQUARE_SPLIT_MARGIN: a lone digit read unsurely is far likelier than two read surely.
+# or a "15", but also many a lone 0, 2 or 4) are tried, as wider ones are, unless the model reads them
+# with a margin of KEEP_MARGIN, but cut only when every part reads with a margin of at least
+# SQUARE_SPLIT_MARGIN: a lone digit read unsurely is far likelier than two read surely. (Tried only
+# below a margin of 0.3, a narrow "79" read as a 3 at 0.70 was never tried.)
 SQUARE_MIN_ASPECT = 0.8
-SQUARE_KEEP_MARGIN = 0.3
 SQUARE_SPLIT_MARGIN = 0.8
 # A piece that could still be one digit (at most MAX_PART_ASPECT times as wide as tall) is cut only
 # when every digit it gives is read with at least this margin; otherwise it stays whole. A wider one
@@ -117,9 +117,10 @@ HEIGHT_SD = 0.2
 SIDESTEP_COST = 0.1
 # Candidate cuts cross at most this many stroke widths of ink (two crossing strokes, at an angle)...
 MAX_CUT_STROKES = 4.0
-# ... and cuts of one kind and slant stand at least this fraction of the piece's height apart (a thin
-# 1 is about 0.15 wide).
-MIN_CUT_GAP = 0.12
+# ... and cuts of one kind and slant stand at least this fraction of the piece's height apart: a 1
+# written with a fine pen is a tenth of its height wide, and a cut is needed on either side of it
+# (at 0.12, "318236" was read "38236").
+MIN_CUT_GAP = 0.06
 # A part is at most this many times as wide as the piece is tall (MNIST's widest 0.1% are 1.67).
 MAX_PART_ASPECT = 1.7
 # Straight cuts lean this many columns per row (positive: the bottom further right); only a piece too
@@ -252,7 +253,7 @@ def split_touching(strokes, pieces, inputs, predictor):
     probabilities = predictor.predict(np.asarray(inputs, dtype=np.float32))
     # A nearly square piece is looked at closely only when the model hesitates over it: most are one
     # digit. Only the pieces that may be tried are stood upright.
-    hesitant = {index for index, row in enumerate(probabilities) if margin(row) < SQUARE_KEEP_MARGIN}
+    hesitant = {index for index, row in enumerate(probabilities) if margin(row) < KEEP_MARGIN}
     aspects = {
         index: aspect(pieces[index])
         for index, ratio in enumerate(boxes)
@@ -573,19 +574,20 @@ def cheapest_paths(cost):
     totals = np.empty((height, width), dtype=np.float32)
     steps = np.zeros((height, width), dtype=np.int64)
     totals[0] = cost[0]
-    blocked = np.float32(np.inf)
+    # From the left and from the right neighbour; a path cannot come from beyond the box's edge.
+    from_left = np.full(width, np.inf, dtype=np.float32)
+    from_right = np.full(width, np.inf, dtype=np.float32)
     for row in range(1, height):
         previous = totals[row - 1]
-        options = np.stack(
-            [
-                np.concatenate([[blocked], previous[:-1] + SIDESTEP_COST]),
-                previous,
-                np.concatenate([previous[1:] + SIDESTEP_COST, [blocked]]),
-            ]
-        )
-        choice = np.argmin(options, axis=0)
-        totals[row] = options[choice, np.arange(width)] + cost[row]
-        steps[row] = choice - 1
+        np.add(previous[:-1], SIDESTEP_COST, out=from_left[1:])
+        np.add(previous[1:], SIDESTEP_COST, out=from_right[:-1])
+        # subtle: ties go to the left, then straight down, as the first of (left, down, right) would.
+        best = np.minimum(previous, from_right)
+        step = (from_right < previous).astype(np.int64)
+        left = from_left <= best
+        step[left] = -1
+        np.add(np.where(left, from_left, best), cost[row], out=totals[row])
+        steps[row] = step
     return totals, steps
 
 
