@@ -30,15 +30,15 @@ How ``split_touching`` reads "46" drawn in a paint app so fast that the 4's bar 
        #  #  #    #        mid-height, crossing as little ink as it can and moving at most one
        #  #   ####         column per row, so that it can slip between strokes that overlap. The
                            valleys of that cost, at least 0.06 of the height apart, are the cuts;
-                           cuts leaving nearly the same ink on their left are one. Five here,
+                           cuts leaving nearly the same ink on their left are one. Seven here,
        through the 4's arms, between 4 and 6, through the 6's loop. (A piece too wide to be one
        digit is also cut along straight lines leaning -0.4, 0 and 0.4 columns per row, which cut
        through strokes that cross where no path slips between them: each digit loses a little ink
        at its edge, and the model still reads it.)
     3. Every part between two cuts, the right one having all the ink of the left one on its left
-       and more, narrow enough to be a digit, is a candidate, 21 of them, and all are read in one
-       call of the model: parts 0-3 read "4" at 0.90, parts 3-6 "6" at 0.91, parts 0-4 "4" at
-       0.93 (too wide for a 4), part 3-4 "1" at 0.91, ...
+       and more, narrow enough to be a digit, is a candidate, 36 of them, and all are read in one
+       call of the model: parts 0-4 read "4" at 0.90, parts 4-8 "6" at 0.91, parts 0-6 "4" at
+       0.93 (too wide for a 4), part 4-6 "1" at 0.91, part 6-8 "0" at 0.72, ...
     4. Each candidate scores twice its log-probability, plus a log-normal prior on its width for
        the digit read (MNIST's width-to-height ratio of each digit, for a writer whose own width is
        shared by the digits of a piece and estimated from the image's other digits), less a penalty
