@@ -583,11 +583,10 @@ def cheapest_paths(cost):
         np.add(previous[1:], SIDESTEP_COST, out=from_right[:-1])
         # subtle: ties go to the left, then straight down, as the first of (left, down, right) would.
         best = np.minimum(previous, from_right)
-        step = (from_right < previous).astype(np.int64)
+        steps[row] = from_right < previous
         left = from_left <= best
-        step[left] = -1
+        steps[row, left] = -1
         np.add(np.where(left, from_left, best), cost[row], out=totals[row])
-        steps[row] = step
     return totals, steps
 
 
