@@ -428,16 +428,19 @@ def test_squared_paper_on_a_turned_page():
     assert len(segmentation.find_digits(splitting.without_ruled_lines(mask), 300)) == 3
 
 
-def ruled_page(line_rows=(20, 50, 80, 110, 140), width=320, slope=0.0, converging=0.0, fade=1.0):
-    """Paper lines 2 pixels thick on a page 160 rows tall, falling ``slope`` rows per column, each next
-    one ``converging`` more (a photo's perspective); the line at row 80 fades out in a shadow at ``fade``
-    of the page's width."""
+def ruled_page(
+    line_rows=(20, 50, 80, 110, 140), width=320, slope=0.0, converging=0.0, fade=1.0, fading_rows=(80,), thickness=2
+):
+    """Paper lines ``thickness`` pixels thick on a page 160 rows tall, falling ``slope`` rows per column,
+    each next one ``converging`` more (a photo's perspective); the lines at ``fading_rows`` fade out in a
+    shadow at ``fade`` of the page's width."""
     mask = np.zeros((160, width), bool)
     columns = np.arange(width)
     for index, row in enumerate(line_rows):
         rows = np.round(row + (slope + index * converging) * columns).astype(int)
-        for offset in (0, 1):
-            inside = (rows + offset >= 0) & (rows + offset < 160) & ((row != 80) | (columns < fade * width))
+        drawn = columns < fade * width if row in fading_rows else np.ones(width, bool)
+        for offset in range(thickness):
+            inside = (rows + offset >= 0) & (rows + offset < 160) & drawn
             mask[rows[inside] + offset, columns[inside]] = True
     return mask
 
@@ -464,8 +467,10 @@ def digit_at_the_frame():
         (ruled_page(fade=0.7), upright_strokes(80)),
         (ruled_page(line_rows=(0, 30, 60, 90), slope=0.098, converging=0.004), upright_strokes(80)),
         (ruled_page(), digit_at_the_frame()),
+        (ruled_page(fade=0.8, fading_rows=(20, 50, 80, 110, 140)), upright_strokes(80)),
+        (ruled_page(line_rows=(10, 40, 70, 100, 130), thickness=4), upright_strokes(70)),
     ],
-    ids=["fading in a shadow", "steep photo", "digit at the frame"],
+    ids=["fading in a shadow", "steep photo", "digit at the frame", "all fading in a shadow", "thick lines"],
 )
 def test_the_lines_of_a_ruled_page_go_together(page, ink):
     """A line that alone would not pass for a paper line goes with the parallel lines of its page."""

@@ -10,7 +10,8 @@ break that, and this module undoes each:
   into one piece. A paper line is thin, straight, and runs far past the digits, edge to edge; its
   pixels are removed, except where a stroke crosses it (ink right above and right below the line).
   A page's lines come as a family: a line that fades out in a photo's shadow, turns a little
-  steeper, or has the number standing on it goes with the parallel lines found whole.
+  steeper, or has the number standing on it goes with the parallel lines found whole, or with four
+  more like it (a page whose far side lies in a shadow).
 * ``without_stray_marks``: a dot, dash or curl far from the number is no digit; stacked above a
   digit it would even be merged into it and shrink the digit in its crop. A mark much smaller than
   the digits and far from all of them is dropped, also from a piece it was merged into (and digits
@@ -157,8 +158,9 @@ LINE_EDGE = 0.03
 LINE_MIN_LENGTH = 0.1
 LINE_MIN_SPAN = 0.4
 LINE_MAX_THICKNESS = 0.03
-# Thin ink covering more than this fraction of the image is noise or a texture, not paper lines.
-LINE_MAX_INK = 0.1
+# Thin ink covering more than this fraction of the image is noise or a texture, not paper lines. (At
+# 0.1, a photo of a page ruled with thick lines every few digits' heights had no line removed.)
+LINE_MAX_INK = 0.2
 # Images narrower than this many pixels have no room for a paper line and digits beside each other.
 LINE_MIN_PIXELS = 64
 # Lines are searched at slopes up to this (a photo of a page turned 6 degrees), in bands this many
@@ -173,6 +175,9 @@ LINE_RUN_SLACK = 2
 # reaching both sides at most LINE_MAX_SLOPE steep.
 LINE_FAMILY = 2
 LINE_PARALLEL = 0.025
+# A family of this many parallel lines, none reaching both sides (a squared page whose far side lies in
+# a shadow), is a page's lines too: no handwriting draws as many long, straight, thin parallel lines.
+FADED_FAMILY = 4
 # A line whose pixels are more than this fraction one found already is that line again.
 LINE_NEW_FRACTION = 0.5
 # Along at least this fraction of a paper line, the paper just above and below it is blank; along
@@ -673,11 +678,13 @@ def line_bands(mask):
     offsets -= offsets.min()
     bins = int(offsets.max()) + 2
     bands, slopes, faded, taken = [], [], [], np.zeros(len(rows), dtype=bool)
+    # The pixels of every line fitted so far, irregular ones too: the next round looks past them.
+    seen = taken.copy()
     # Each round finds the strongest lines left; the ridge a long line leaves across neighbouring
     # slopes can hide a short one (a line leaving the frame at a corner) until the long one is taken.
     for _ in range(LINE_ROUNDS):
-        found = len(bands)
-        for slope_index, offset in hough_peaks(offsets[:, ~taken], bins, threshold):
+        found = len(bands) + len(faded)
+        for slope_index, offset in hough_peaks(offsets[:, ~seen], bins, threshold):
             near = ~taken & ((offsets[slope_index] == offset) | (offsets[slope_index] == offset + 1))
             if np.count_nonzero(near) < threshold:
                 continue
@@ -689,17 +696,22 @@ def line_bands(mask):
             # the stroke's thickness; most of such a band is the line's own pixels, taken.
             if np.mean(taken[band[rows, columns]]) > LINE_NEW_FRACTION:
                 continue
+            on_line = band[rows, columns]
             if regular:
-                taken |= band[rows, columns]
+                taken |= on_line
                 bands.append(band)
                 slopes.append(slope)
-            else:
+            elif all(np.mean(other[rows, columns][on_line]) <= LINE_NEW_FRACTION for other, _ in faded):
+                # subtle: the peaks of one round along the ridge of an irregular line fit it again and
+                # again; on a page whose lines all fade, those fits took the round's every peak.
                 faded.append((band, slope))
-        if len(bands) == found:
+            seen |= on_line
+        if len(bands) + len(faded) == found:
             break
     # A line that fades out in a shadow before one side of the frame, turns a little more than
     # LINE_MAX_SLOPE, or has a number standing on it, is a paper line too when it runs parallel to others
-    # that reach both sides: a ruled page's lines come in a family (in a photo, converging a little).
+    # that reach both sides, or to FADED_FAMILY others: a ruled page's lines come in a family (in a
+    # photo, converging a little).
     irregular = []
     for band, slope in faded:
         if np.mean(taken[band[rows, columns]]) <= LINE_NEW_FRACTION:
@@ -710,7 +722,7 @@ def line_bands(mask):
         regular = sum(abs(slope - other) <= LINE_PARALLEL for other in slopes)
         # subtle: the line itself is in the family, once.
         parallel = sum(abs(slope - other) <= LINE_PARALLEL for other in family) - 1
-        if regular >= 1 and parallel >= LINE_FAMILY:
+        if parallel >= LINE_FAMILY and (regular >= 1 or parallel >= FADED_FAMILY):
             bands.append(band)
     return bands
 
