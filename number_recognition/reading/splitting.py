@@ -692,19 +692,20 @@ def line_bands(mask):
             if fit is None:
                 continue
             band, slope, regular = fit
+            # Which of the thin pixels the band holds.
+            on_line = band[rows, columns]
             # subtle: the pixels of a stroke crossing a line found already fit that line again, with
             # the stroke's thickness; most of such a band is the line's own pixels, taken.
-            if np.mean(taken[band[rows, columns]]) > LINE_NEW_FRACTION:
+            if np.mean(taken[on_line]) > LINE_NEW_FRACTION:
                 continue
-            on_line = band[rows, columns]
             if regular:
                 taken |= on_line
                 bands.append(band)
                 slopes.append(slope)
-            elif all(np.mean(other[rows, columns][on_line]) <= LINE_NEW_FRACTION for other, _ in faded):
+            elif all(np.mean(other[on_line]) <= LINE_NEW_FRACTION for _, _, other in faded):
                 # subtle: the peaks of one round along the ridge of an irregular line fit it again and
                 # again; on a page whose lines all fade, those fits took the round's every peak.
-                faded.append((band, slope))
+                faded.append((band, slope, on_line))
             seen |= on_line
         if len(bands) + len(faded) == found:
             break
@@ -713,9 +714,9 @@ def line_bands(mask):
     # that reach both sides, or to FADED_FAMILY others: a ruled page's lines come in a family (in a
     # photo, converging a little).
     irregular = []
-    for band, slope in faded:
-        if np.mean(taken[band[rows, columns]]) <= LINE_NEW_FRACTION:
-            taken |= band[rows, columns]
+    for band, slope, on_line in faded:
+        if np.mean(taken[on_line]) <= LINE_NEW_FRACTION:
+            taken |= on_line
             irregular.append((band, slope))
     family = slopes + [slope for _, slope in irregular]
     for band, slope in irregular:
